@@ -1,0 +1,138 @@
+"""Side-by-side runs of svZeroDSolver (pip package ``svzerod``) on cardiosim's parameters.
+
+Used by the cross-code tests and ``benchmarks/sphere0d.py``. svzerod 3.2's ``ChamberSphere``
+has the simplified Bestel activation (``double_tanh``) and the exponential material, not
+the length-dependent BCS law, so the comparison uses
+:meth:`SphereParameters.simplified_bestel` with the Caruel geometry, passive law and
+circulation (science.md 2.3-2.4). ``svzerod`` is an optional extra (``.[compare]``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import os
+
+import numpy as np
+
+from .circulation import TwoStageWindkessel
+from .errors import ParameterError
+from .models.sphere import SphereModel
+from .units import MMHG
+
+
+def svzerod_available() -> bool:
+    try:
+        import svzerod  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def sphere_config(model: SphereModel, period: float, points_per_cycle: int, cycles: int = 30) -> dict:
+    """svZeroDSolver 3.2 configuration of ``model`` (simplified law, two-stage Windkessel)."""
+    p, c = model.params, model.circulation
+    if p.active_law != "simplified":
+        raise ParameterError("svzerod's ChamberSphere only has the simplified Bestel law")
+    if not isinstance(c.afterload, TwoStageWindkessel) or c.preload.waveform is not None:
+        raise ParameterError("the svzerod comparison needs a constant preload and a TwoStageWindkessel")
+    wk = c.afterload
+
+    def vessel(i, name, R, C, bc=None):
+        v = {"vessel_id": i, "vessel_length": 1.0, "vessel_name": name, "zero_d_element_type": "BloodVessel",
+             "zero_d_element_values": {"R_poiseuille": R, "C": C}}
+        if bc:
+            v["boundary_conditions"] = bc
+        return v
+
+    def valve(name, vlv, up, down):
+        return {"type": "ValveTanh", "name": name,
+                "params": {"Rmax": vlv.r_closed, "Rmin": vlv.r_open, "Steepness": vlv.steepness,
+                           "upstream_block": up, "downstream_block": down}}
+
+    return {
+        "simulation_parameters": {
+            "number_of_cardiac_cycles": cycles, "number_of_time_pts_per_cardiac_cycle": points_per_cycle,
+            "cardiac_period": period, "steady_initial": False, "output_variable_based": True,
+            "absolute_tolerance": 1e-9, "output_all_cycles": False, "max_iter_error_to_warning": True},
+        "boundary_conditions": [
+            {"bc_name": "IN", "bc_type": "PRESSURE", "bc_values": {"P": [c.preload.pressure] * 2, "t": [0.0, period]}},
+            {"bc_name": "OUT", "bc_type": "PRESSURE", "bc_values": {"P": [wk.P_venous] * 2, "t": [0.0, period]}}],
+        "vessels": [
+            vessel(0, "upstream_vessel", 0.0, 1e-9, {"inlet": "IN"}),
+            vessel(1, "proximal_compliance", 0.0, wk.Cp),
+            vessel(2, "proximal_resistance", wk.Rp, 0.0),
+            vessel(3, "distal_compliance", 0.0, wk.Cd),
+            vessel(4, "distal_resistance", wk.Rd, 0.0, {"outlet": "OUT"})],
+        "chambers": [{
+            "type": "ChamberSphere", "name": "ventricle",
+            "values": {"rho": p.rho, "thick0": p.d0, "radius0": p.R0, "eta": p.eta,
+                       "sigma_max": p.sigma_max, "alpha_max": p.alpha_max, "alpha_min": p.alpha_min},
+            "activation_function": {"type": "double_tanh", "tsys": p.t_sys, "tdias": p.t_dia,
+                                    "steepness": p.gamma},
+            "material": {"type": "exponential", "C0": p.C0, "C1": p.C1, "C2": p.C2, "C3": p.C3}}],
+        "valves": [valve("inlet_valve", c.inlet_valve, "upstream_vessel", "ventricle"),
+                   valve("outlet_valve", c.outlet_valve, "ventricle", "proximal_compliance")],
+        "junctions": [
+            {"junction_name": f"J{i}", "junction_type": "NORMAL_JUNCTION", "inlet_vessels": [i + 1],
+             "outlet_vessels": [i + 2]} for i in range(3)],
+        "initial_condition": {"pressure:upstream_vessel:inlet_valve": c.preload.pressure,
+                              "pressure:inlet_valve:ventricle": c.preload.pressure,
+                              "pressure:ventricle:outlet_valve": c.preload.pressure,
+                              "pressure:proximal_compliance:J0": 80 * MMHG,
+                              "pressure:distal_compliance:J2": 80 * MMHG},
+    }
+
+
+@contextlib.contextmanager
+def _quiet():
+    """svzerod prints Newton warnings from C++ to fd 1; keep them out of our output."""
+    try:
+        fd = os.dup(1)
+    except OSError:  # pragma: no cover
+        yield
+        return
+    with open(os.devnull, "w") as null:
+        os.dup2(null.fileno(), 1)
+        try:
+            with contextlib.redirect_stdout(io.StringIO()):
+                yield
+        finally:
+            os.dup2(fd, 1)
+            os.close(fd)
+
+
+def run_sphere(config: dict):
+    """Run svzerod on a config; return its long-format DataFrame (name, time, y)."""
+    import svzerod
+
+    with _quiet():
+        return svzerod.simulate(config)
+
+
+def indicators(df, radius0: float) -> dict:
+    """EDV, ESV, peak ventricular pressure, SBP, DBP of svzerod's last cycle (clinical units)."""
+    def series(name):
+        s = df[df.name == name]
+        return s.y.to_numpy()
+
+    # svzerod integrates "volume" from 0; the radius gives the true cavity volume
+    V = 4.0 / 3.0 * np.pi * (series("radius:ventricle") + radius0) ** 3 * 1e6
+    pv = series("pressure:ventricle:outlet_valve") / MMHG
+    par = series("pressure:outlet_valve:proximal_compliance") / MMHG
+    return {"EDV_mL": V.max(), "ESV_mL": V.min(), "Pv_max_mmHg": pv.max(), "SBP_mmHg": par.max(),
+            "DBP_mmHg": par.min()}
+
+
+def closed_loop_heart_config(points_per_cycle: int = 1000, cycles: int = 10) -> dict:
+    """svZeroDSolver's closed-loop heart test case (``closedLoopHeart_singleVessel``).
+
+    Loaded from the copy shipped in ``cardiosim/data``; the number of steps and cycles are set here.
+    """
+    import json
+    from importlib import resources
+
+    cfg = json.loads(resources.files("cardiosim.data").joinpath("svzerod_closed_loop_heart.json").read_text())
+    cfg["simulation_parameters"]["number_of_time_pts_per_cardiac_cycle"] = points_per_cycle
+    cfg["simulation_parameters"]["number_of_cardiac_cycles"] = cycles
+    return cfg

@@ -1,0 +1,5 @@
+"""Ventricle models coupled to circulation blocks."""
+
+from .sphere import SphereModel, SphereParameters
+
+__all__ = ["SphereModel", "SphereParameters"]
