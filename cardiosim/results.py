@@ -105,7 +105,7 @@ class Results:
         V = np.concatenate([[self.beat_start_volume(k)], r[:, K.O_V]])
         pv = r[:, K.O_PV]
         par = r[:, K.O_PENTRY]
-        edv, esv = V.max(), V.min()
+        edv, esv = _extremum(V, True), _extremum(V, False)
         sv = edv - esv
         phases = _phases(r[:, K.O_PAT] - pv, pv - par)
         dur = {name: float(np.sum(phases == code) * h) for code, name in enumerate(
@@ -122,10 +122,10 @@ class Results:
             "SV_mL": sv * 1e6,
             "EF": sv / edv,
             "CO_L_min": convert(sv / T, "m^3/s", "L/min"),
-            "SBP_mmHg": pa_to_mmhg(par.max()),
-            "DBP_mmHg": pa_to_mmhg(par.min()),
+            "SBP_mmHg": pa_to_mmhg(_extremum(par, True)),
+            "DBP_mmHg": pa_to_mmhg(_extremum(par, False)),
             "MAP_mmHg": pa_to_mmhg(par.mean()),
-            "Pv_max_mmHg": pa_to_mmhg(pv.max()),
+            "Pv_max_mmHg": pa_to_mmhg(_extremum(pv, True)),
             "Pv_min_mmHg": pa_to_mmhg(pv.min()),
             "stroke_work_J": work,
             "stroke_work_mmHg_mL": work / MMHG * 1e6,
@@ -151,6 +151,18 @@ class Results:
                  "viscous_dissipation": K.O_E_VISC, "contractile_damping": K.O_E_DAMP,
                  "active_work": K.O_E_ACTIVE, "numerical_dissipation": K.O_E_NUM}
         return {name: float(r[:, i].sum()) for name, i in names.items()}
+
+
+def _extremum(x: np.ndarray, largest: bool) -> float:
+    """Extreme value of a uniformly sampled series, refined by the parabola through the
+    three samples around the discrete extremum (sampling error O(h^3) on smooth peaks)."""
+    i = int(np.argmax(x) if largest else np.argmin(x))
+    if 0 < i < x.size - 1:
+        y0, y1, y2 = x[i - 1], x[i], x[i + 1]
+        curv = y2 - 2.0 * y1 + y0
+        if (curv < 0) if largest else (curv > 0):
+            return float(y1 - (y2 - y0) ** 2 / (8.0 * curv))
+    return float(x[i])
 
 
 def _phases(dp_in: np.ndarray, dp_out: np.ndarray) -> np.ndarray:

@@ -199,11 +199,11 @@ class SphereModel:
             if key == "P_at":
                 owners = ["preload"]
                 key = "pressure"
-            if len(owners) != 1:
+            if len(owners) > 1:
+                raise ParameterError(f"parameter {key!r} is ambiguous, prefix it with one of {owners}")
+            if not owners:
                 known = sorted(set(_sphere_names()) | {f for o in circ_blocks.values() for f in _fields(o)})
-                raise ParameterError(f"unknown parameter {key!r}" if not owners else
-                                     f"parameter {key!r} is ambiguous, prefix it with one of {owners}"
-                                     + ("" if owners else f"; known: {', '.join(known)}"))
+                raise ParameterError(f"unknown parameter {key!r}; known: {', '.join(known)}, P_at")
             blocks.setdefault(owners[0], {})[key] = value
         params = self.params.with_values(sphere_vals) if sphere_vals else self.params
         circ = self.circulation
@@ -368,4 +368,4 @@ def _check_beats(T: np.ndarray, what: str = "beat length") -> None:
     bad = np.flatnonzero(~np.isfinite(T) | (T <= 0.2) | (T > 5.0))
     if bad.size:
         i = int(bad[0])
-        raise ParameterError(f"{what}[{i}] = {T[i]!r} s is outside (0.2, 5] s (12-300 bpm)")
+        raise ParameterError(f"{what}[{i}] = {float(T[i])!r} s is outside (0.2, 5] s (12-300 bpm)")

@@ -1,0 +1,135 @@
+"""Each Numba kernel against a slow NumPy reference or an exact identity."""
+
+import math
+
+import numpy as np
+import pytest
+
+import cardiosim as cs
+from cardiosim.models import sphere_kernels as K
+
+
+@pytest.fixture(scope="module")
+def sp():
+    return cs.SphereParameters.caruel2014().pack()
+
+
+def numpy_energy(C, p):
+    J1 = 2 * C + C ** -2
+    return p.C0 * np.exp(p.C1 * (J1 - 3) ** 2) + p.C2 * np.exp(p.C3 * (C - 1) ** 2)
+
+
+@pytest.mark.parametrize("C", [0.5, 0.9, 1.0, 1.3, 2.0, 2.6])
+def test_passive_stress_is_twice_energy_derivative(C, sp):
+    p = cs.SphereParameters.caruel2014()
+    h = 1e-6
+    fd = 2 * (numpy_energy(C + h, p) - numpy_energy(C - h, p)) / (2 * h)
+    assert K.passive_energy(C, sp) == pytest.approx(numpy_energy(C, p), rel=1e-14)
+    assert K.passive_stress(C, sp) == pytest.approx(fd, rel=1e-7, abs=1e-6)
+
+
+def test_passive_discrete_gradient_is_exact(sp):
+    rng = np.random.default_rng(1)
+    for _ in range(50):
+        Ca, Cb = rng.uniform(0.6, 2.5, 2)
+        Wa, Wb = K.passive_energy(Ca, sp), K.passive_energy(Cb, sp)
+        s = K.passive_stress_dg(Ca, Cb, Wa, Wb, sp)
+        assert 0.5 * s * (Cb - Ca) == pytest.approx(Wb - Wa, rel=1e-12)
+    # coincident states fall back to the mid-point stress, continuous with the quotient
+    C = 1.7
+    assert K.passive_stress_dg(C, C, K.passive_energy(C, sp), K.passive_energy(C, sp), sp) == \
+        pytest.approx(K.passive_stress(C, sp), rel=1e-12)
+    d = 1e-5
+    s_close = K.passive_stress_dg(C - d, C + d, K.passive_energy(C - d, sp), K.passive_energy(C + d, sp), sp)
+    assert s_close == pytest.approx(K.passive_stress(C, sp), rel=1e-6)
+
+
+def test_series_spring_gradient_exact_and_consistent():
+    Es = 3e7
+    rng = np.random.default_rng(2)
+    for _ in range(50):
+        e0, e1 = rng.uniform(0.0, 0.5, 2)
+        c0, c1 = rng.uniform(-0.05, 0.45, 2)
+        tau, g = K.series_dg(e0, e1, c0, c1, Es)
+        dW = K.series_energy(e1, c1, Es) - K.series_energy(e0, c0, Es)
+        assert tau * (e1 - e0) + g * (c1 - c0) == pytest.approx(dW, rel=1e-10, abs=1e-9)
+    # at coincident points: the Hill-model relations of science.md 2.2
+    e, c = 0.31, 0.28
+    tau, g = K.series_dg(e, e, c, c, Es)
+    assert tau == pytest.approx(Es * (e - c) / (1 + 2 * c) ** 2, rel=1e-13)
+    assert -g == pytest.approx(Es * (e - c) * (1 + 2 * e) / (1 + 2 * c) ** 3, rel=1e-13)
+
+
+@pytest.mark.parametrize("kind", ["smooth", "ideal"])
+def test_valve_flow_matches_numpy_law(kind):
+    v = cs.Valve(r_open=7.7e4, r_closed=2e9, steepness=10.0, kind=kind)
+    packed = v.pack()
+    dps = np.array([-2000.0, -1.0, -0.05, 0.0, 0.05, 0.3, 10.0, 3000.0])
+    for dp in dps:
+        q, dq = K.valve_flow(dp, *packed)
+        assert q == pytest.approx(float(v.flow(dp)), rel=1e-14, abs=0)
+        h = 1e-6 * max(1.0, abs(dp))
+        if kind == "smooth":
+            fd = (v.flow(dp + h) - v.flow(dp - h)) / (2 * h)
+            assert dq == pytest.approx(float(fd), rel=1e-5)
+        assert q * dp >= 0  # valves only dissipate
+
+
+def test_interp_clamped_matches_numpy_and_steps():
+    xp = np.array([0.1, 0.27, 0.32, 0.34, 0.46, 0.59, 0.6])
+    fp = np.array([-3.2, 35.0, 35.0, 0.0, -12.0, -12.0, -3.2])
+    for x in np.linspace(-0.5, 1.0, 301):
+        assert K.interp_clamped(x, xp, fp) == pytest.approx(np.interp(x, xp, fp), abs=1e-12)
+    n0x, n0y = (np.array(a) for a in cs.SphereParameters().n0)
+    assert K.interp_clamped(-0.4, n0x, n0y) == 0.0       # clamps to 0 at -0.4
+    assert K.interp_clamped(-0.399999, n0x, n0y) == pytest.approx(0.008, abs=1e-6)
+
+
+def test_active_update_matches_numpy_trapezoid(sp):
+    p = cs.SphereParameters.caruel2014()
+    n0x, n0y = (np.array(a) for a in p.n0)
+    m0x, m0y = (np.array(a) for a in p.m0)
+    h = 1e-3
+    for u, ec0, ec1, tau0, kc0, om0 in [(35.0, 0.30, 0.299, 2e4, 5e4, 1.0), (-12.0, 0.2, 0.203, 8e4, 9e4, 1.3),
+                                        (0.0, 0.5, 0.5, 1e3, 1e3, 1.87)]:
+        tau1, kc1, om1 = K.active_update(ec0, ec1, tau0, kc0, om0, u, h, sp, n0x, n0y, m0x, m0y)
+        # the trapezoidal equations, checked as residuals
+        ecm, decdt = 0.5 * (ec0 + ec1), (ec1 - ec0) / h
+        up, um = max(u, 0), max(-u, 0)
+        assert (om1 - om0) / h == pytest.approx((np.interp(ecm, m0x, m0y) - 0.5 * (om0 + om1)) / p.alpha_r, rel=1e-10)
+        a = up + 0.5 * (om0 + om1) * um + p.alpha * abs(decdt)
+        n0 = K.interp_clamped(ecm, n0x, n0y)
+        assert (kc1 - kc0) / h == pytest.approx(-a * 0.5 * (kc0 + kc1) + n0 * p.k0 * up, rel=1e-10, abs=1e-6)
+        assert (tau1 - tau0) / h == pytest.approx(
+            -a * 0.5 * (tau0 + tau1) + 0.5 * (kc0 + kc1) * decdt + n0 * p.sigma0 * up, rel=1e-10, abs=1e-6)
+
+
+@pytest.mark.parametrize("wk", [cs.TwoStageWindkessel.caruel2014(), cs.Windkessel3(), cs.Windkessel2()])
+def test_afterload_step_matrices(wk):
+    cp = cs.Circulation(afterload=wk).pack()
+    h = 1.3e-3
+    M, N = K.afterload_step_matrices(cp, h)
+    A = np.asarray(wk.linear_system()[0])
+    I = np.eye(2)
+    np.testing.assert_allclose(M, np.linalg.inv(I - h / 2 * A), rtol=1e-13)
+    np.testing.assert_allclose(N, np.linalg.inv(I - h / 2 * A) @ (I + h / 2 * A), rtol=1e-13)
+
+
+def test_solve4_matches_numpy():
+    rng = np.random.default_rng(3)
+    for _ in range(20):
+        J = rng.normal(size=(4, 4))
+        r = rng.normal(size=4)
+        dz = np.zeros(4)
+        assert K.solve4(J.copy(), r.copy(), dz)
+        np.testing.assert_allclose(dz, np.linalg.solve(J, r), rtol=1e-10, atol=1e-12)
+
+
+def test_reference_volume_and_windkessel_units():
+    p = cs.SphereParameters.caruel2014()
+    assert p.V0 * 1e6 == pytest.approx(55.06, abs=0.01)  # science.md table row 10
+    wk = cs.circulation.windkessel_summary(cs.TwoStageWindkessel.caruel2014())
+    assert wk["Cp_mL_per_mmHg"] == pytest.approx(0.3333, abs=1e-4)
+    assert wk["Rp_mmHg_s_per_mL"] == pytest.approx(0.0600, abs=1e-4)
+    assert wk["Cd_mL_per_mmHg"] == pytest.approx(1.3332, abs=1e-4)
+    assert wk["Rd_mmHg_s_per_mL"] == pytest.approx(0.7501, abs=1e-4)
