@@ -125,14 +125,33 @@ def indicators(df, radius0: float) -> dict:
 
 
 def closed_loop_heart_config(points_per_cycle: int = 1000, cycles: int = 10) -> dict:
-    """svZeroDSolver's closed-loop heart test case (``closedLoopHeart_singleVessel``).
+    """svZeroDSolver's closed-loop heart test case (``tests/cases/closedLoopHeart_singleVessel.json``).
 
-    Loaded from the copy shipped in ``cardiosim/data``; the number of steps and cycles are set here.
+    Four-chamber elastance heart with pulmonary circulation, one aortic vessel and a
+    closed-loop RCR: what a modeller would pick instead of a sphere. Parameter values as
+    published in that file (svZeroDSolver, BSD-3-Clause; CGS units, as svzerod expects).
     """
-    import json
-    from importlib import resources
-
-    cfg = json.loads(resources.files("cardiosim.data").joinpath("svzerod_closed_loop_heart.json").read_text())
-    cfg["simulation_parameters"]["number_of_time_pts_per_cardiac_cycle"] = points_per_cycle
-    cfg["simulation_parameters"]["number_of_cardiac_cycles"] = cycles
-    return cfg
+    return {
+        "simulation_parameters": {"number_of_cardiac_cycles": cycles,
+                                  "number_of_time_pts_per_cardiac_cycle": points_per_cycle,
+                                  "absolute_tolerance": 1e-8, "steady_initial": False},
+        "boundary_conditions": [{"bc_name": "RCR_aorta", "bc_type": "ClosedLoopRCR",
+                                 "bc_values": {"Rp": 0.134156617, "Rd": 1.356472458, "C": 0.238401833,
+                                               "closed_loop_outlet": True}}],
+        "vessels": [{"vessel_name": "branch0_seg0", "boundary_conditions": {"outlet": "RCR_aorta"},
+                     "vessel_id": 0, "vessel_length": 10.0, "zero_d_element_type": "BloodVessel",
+                     "zero_d_element_values": {"R_poiseuille": 0.003348073, "L": 0.004}}],
+        "closed_loop_blocks": [{
+            "outlet_blocks": ["branch0_seg0"], "closed_loop_type": "ClosedLoopHeartAndPulmonary",
+            "cardiac_cycle_period": 1.0169,
+            "parameters": {
+                "Tsa": 0.40742, "tpwave": 8.976868, "Erv_s": 2.125279, "Elv_s": 3.125202, "iml": 0.509365,
+                "imr": 0.806369, "Lrv_a": 0.000186865, "Rrv_a": 0.035061704, "Lra_v": 0.000217032,
+                "Rra_v": 0.007887459, "Lla_v": 0.000351787, "Rla_v": 0.005310825, "Rlv_ao": 0.034320234,
+                "Llv_a": 0.000110776, "Vrv_u": 9.424629, "Vlv_u": 5.606007, "Rpd": 0.098865401,
+                "Cp": 1.090989, "Cpa": 0.556854, "Kxp_ra": 9.22244, "Kxv_ra": 0.004837,
+                "Emax_ra": 0.208858, "Vaso_ra": 4.848742, "Kxp_la": 9.194992, "Kxv_la": 0.008067,
+                "Emax_la": 0.303119, "Vaso_la": 9.355754}}],
+        "initial_condition": {"V_RA:CLH": 38.43, "V_RV:CLH": 96.07, "V_LA:CLH": 38.43, "V_LV:CLH": 96.07,
+                              "P_pul:CLH": 8.0},
+    }

@@ -464,7 +464,9 @@ def step(st, h, t_beat, T_beat, sp, cp, pre_t, pre_p, ut, uv, n0x, n0y, m0x, m0y
         rn = rnt
         if not math.isfinite(rn):
             return NONFINITE
-        if incr < tol:
+        # converged when the update is negligible, or when the residual itself already is
+        # (saves the confirming iteration after a quadratically convergent step)
+        if incr < tol or rn < 1e-3 * tol:
             converged = True
             break
     if not converged:

@@ -1,0 +1,106 @@
+"""The ``cardiosim`` command: cardiac biomechanics from bedside signals.
+
+Parses arguments, calls the library, prints progress; computes nothing itself.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shlex
+import sys
+from pathlib import Path
+
+from .errors import CardiosimError
+
+
+def _parse_sets(items: list[str] | None) -> dict:
+    values = {}
+    for item in items or []:
+        if "=" not in item:
+            raise CardiosimError(f"--set expects NAME=VALUE (e.g. sigma0='150 kPa'), got {item!r}")
+        name, value = item.split("=", 1)
+        values[name.strip()] = value.strip().strip("'\"")
+    return values
+
+
+def _build_model(args):
+    from .models import SphereModel, SphereParameters
+
+    params = SphereParameters.simplified_bestel() if args.law == "simplified" else SphereParameters.caruel2014()
+    model = SphereModel(params, dt=args.dt)
+    return model.with_values(_parse_sets(args.set))
+
+
+def cmd_simulate(args) -> int:
+    from . import report
+
+    model = _build_model(args)
+    res = model.simulate(beats=args.beats, hr=args.hr, until_periodic=args.until_periodic,
+                         max_beats=args.beats if args.until_periodic else 200,
+                         progress=args.progress or args.beats >= 50)
+    command = "cardiosim " + " ".join(shlex.quote(a) for a in sys.argv[1:])
+    paths = report.write_simulation(res, args.out, command=command)
+    print(f"simulated {res.n_beats} beats at {args.hr:g} bpm"
+          + (f" (periodic after {res.meta['periodic_after_beats']})" if res.periodic else ""))
+    print("last beat:")
+    print("\n".join(report.summary_lines(res.last_beat())))
+    print(f"wrote {', '.join(p.name for p in paths.values())} to {Path(args.out).resolve()}")
+    return 0
+
+
+def cmd_demo(args) -> int:
+    from . import report
+    from .models import SphereModel
+
+    print("cardiosim demo: the baseline heart of Caruel et al. 2014 (0D sphere, BCS contraction,")
+    print("two-stage Windkessel), 75 bpm, run until the beat is periodic.")
+    model = SphereModel(dt=1e-3)
+    res = model.simulate(hr=75, until_periodic=True, tol=1e-6, max_beats=100, progress=args.progress)
+    paths = report.write_simulation(res, args.out, command="cardiosim demo")
+    print(f"periodic after {res.meta['periodic_after_beats']} beats; last beat:")
+    print("\n".join(report.summary_lines(res.last_beat())))
+    print(f"report written to {Path(args.out).resolve()}/ ({', '.join(p.name for p in paths.values())})")
+    return 0
+
+
+def make_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="cardiosim", description=__doc__.split("\n")[0])
+    parser.add_argument("--version", action="version", version=_version())
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    sim = sub.add_parser("simulate", help="simulate the 0D heart and write results and figures")
+    sim.add_argument("--beats", type=int, default=20, help="number of beats (default 20)")
+    sim.add_argument("--hr", type=float, default=75.0, help="heart rate [bpm] (default 75)")
+    sim.add_argument("--set", nargs="+", action="extend", metavar="NAME=VALUE",
+                     help="parameter values, with units: sigma0='150 kPa' Rd='0.8 mmHg*s/mL' P_at='8 mmHg'")
+    sim.add_argument("--law", choices=["bcs", "simplified"], default="bcs", help="active law (default bcs)")
+    sim.add_argument("--dt", type=float, default=1e-3, help="time step [s] (default 1e-3)")
+    sim.add_argument("--until-periodic", action="store_true", help="stop early once the beat is periodic")
+    sim.add_argument("--out", default="cardiosim-out", help="output folder")
+    sim.add_argument("--progress", action="store_true", help="show a progress bar")
+    sim.set_defaults(func=cmd_simulate)
+
+    demo = sub.add_parser("demo", help="the main job on an embedded default: writes ./cardiosim-demo/")
+    demo.add_argument("--out", default="cardiosim-demo", help="output folder (default ./cardiosim-demo)")
+    demo.add_argument("--progress", action="store_true", help="show a progress bar")
+    demo.set_defaults(func=cmd_demo)
+    return parser
+
+
+def _version() -> str:
+    from . import __version__
+    return f"cardiosim {__version__}"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = make_parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.func(args)
+    except (CardiosimError, ValueError) as exc:
+        print(f"cardiosim {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
