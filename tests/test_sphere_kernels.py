@@ -133,3 +133,23 @@ def test_reference_volume_and_windkessel_units():
     assert wk["Rp_mmHg_s_per_mL"] == pytest.approx(0.0600, abs=1e-4)
     assert wk["Cd_mL_per_mmHg"] == pytest.approx(1.3332, abs=1e-4)
     assert wk["Rd_mmHg_s_per_mL"] == pytest.approx(0.7501, abs=1e-4)
+
+
+@pytest.mark.parametrize("law", ["bcs", "simplified"])
+def test_analytic_wall_jacobian_matches_differences(law):
+    p = cs.SphereParameters(active_law=law, sigma_max=22e3)
+    sp = p.pack()
+    n0x, n0y = (np.array(a) for a in p.n0)
+    m0x, m0y = (np.array(a) for a in p.m0)
+    st = np.zeros(K.N_STATE)
+    st[K.X_Y], st[K.X_V], st[K.X_EC], st[K.X_TAU], st[K.X_KC], st[K.X_OM] = 0.008, -0.05, 0.27, 4e4, 5e4, 1.1
+    W0 = K.passive_energy((1 + st[K.X_Y] / p.R0) ** 2, sp)
+    h, u = 1e-3, 20.0
+    for y1, ec1 in [(0.0079, 0.268), (0.0075, 0.2705), (0.008 + 1e-9, 0.27)]:
+        J = np.array(K.wall_jacobian(y1, ec1, st, h, u, W0, sp, n0x, n0y, m0x, m0y)).reshape(2, 2)
+        dy, dc = 1e-8 * p.R0, 1e-8
+        F = np.array(K.wall_residual(y1, ec1, st, h, u, W0, sp, n0x, n0y, m0x, m0y)[:2])
+        Fy = np.array(K.wall_residual(y1 + dy, ec1, st, h, u, W0, sp, n0x, n0y, m0x, m0y)[:2])
+        Fc = np.array(K.wall_residual(y1, ec1 + dc, st, h, u, W0, sp, n0x, n0y, m0x, m0y)[:2])
+        fd = np.column_stack([(Fy - F) / dy, (Fc - F) / dc])
+        np.testing.assert_allclose(J, fd, rtol=2e-4, atol=1e-3 * np.abs(fd).max())

@@ -99,6 +99,21 @@ def passive_stress(C, sp):
 
 
 @njit(cache=True, inline="always")
+def passive_stiffness(C, sp):
+    """d Sigma_p / dC [Pa] (for the Newton Jacobian)."""
+    ci3 = 1.0 / (C * C * C)
+    j1 = 2.0 * C + 1.0 / (C * C) - 3.0
+    dj1 = 2.0 - 2.0 * ci3
+    e1 = math.exp(sp[S_C1] * j1 * j1)
+    j4 = C - 1.0
+    e4 = math.exp(sp[S_C3] * j4 * j4)
+    t1 = 8.0 * sp[S_C0] * sp[S_C1] * e1 * (dj1 * (1.0 - ci3) + j1 * 3.0 * ci3 / C
+                                           + j1 * (1.0 - ci3) * 2.0 * sp[S_C1] * j1 * dj1)
+    t4 = 4.0 * sp[S_C2] * sp[S_C3] * e4 * (1.0 + 2.0 * sp[S_C3] * j4 * j4)
+    return t1 + t4
+
+
+@njit(cache=True, inline="always")
 def passive_stress_dg(Ca, Cb, Wa, Wb, sp):
     """Discrete gradient 2 (W(Cb) - W(Ca)) / (Cb - Ca), mid-point stress when Cb ~ Ca."""
     dC = Cb - Ca
@@ -336,28 +351,89 @@ def residual(z, r, aux, st, h, u, p_at, alpha, beta, a0, V0, W0, sp, cp, n0x, n0
 
 
 @njit(cache=True, inline="always")
+def wall_jacobian(y1, ec1, st, h, u, W0, sp, n0x, n0y, m0x, m0y):
+    """Derivatives (dF1/dy1, dF1/dec1, dF2/dy1, dF2/dec1) of :func:`wall_residual`.
+
+    Analytic except for the active-law update, differenced in e_c alone (|e_c'| and the
+    n0/m0 tables have kinks). tests/test_sphere_kernels.py checks it against differences
+    of the whole residual.
+    """
+    R0 = sp[S_R0]
+    d0 = sp[S_D0]
+    y0 = st[X_Y]
+    ec0 = st[X_EC]
+    a0 = 1.0 + y0 / R0
+    a1 = 1.0 + y1 / R0
+    C0 = a0 * a0
+    C1 = a1 * a1
+    dC = C1 - C0
+    Cm = 0.5 * (C0 + C1)
+    e0 = 0.5 * (C0 - 1.0)
+    e1 = 0.5 * (C1 - 1.0)
+    W1 = passive_energy(C1, sp)
+    sig = passive_stress_dg(C0, C1, W0, W1, sp)
+    if abs(dC) > 1e-4:
+        dsig = (passive_stress(C1, sp) - sig) / dC
+    else:
+        dsig = 0.5 * passive_stiffness(Cm, sp)
+    cm6 = 1.0 / (Cm * Cm * Cm * Cm * Cm * Cm)
+    eta = sp[S_ETA]
+    sig_v = eta * dC / h * (1.0 + 2.0 * cm6)
+    dsig_v = eta / h * ((1.0 + 2.0 * cm6) - 6.0 * dC * cm6 / Cm)
+    dC1_dy = 2.0 * a1 / R0
+    de1_dy = a1 / R0
+    th = sp[S_THETA]
+    lever = d0 / R0 * 0.5 * (a0 + a1)
+    if sp[S_LAW] == 0.0:
+        Es = sp[S_ES]
+        t1d, _ = series_dg(e0, e1, ec0, ec1, Es)
+        q0 = 1.0 + 2.0 * ec0
+        q1 = 1.0 + 2.0 * ec1
+        em = 0.5 * (e0 + e1)
+        dt_de1 = 0.25 * Es * (1.0 / (q0 * q0) + 1.0 / (q1 * q1))
+        dt_dc1 = 0.5 * Es * (-1.0 / (q1 * q1) - 4.0 * (em - ec1) / (q1 * q1 * q1))
+        s0 = (e1 - ec0) / q0
+        s1 = (e1 - ec1) / q1
+        dg_de1 = -0.25 * Es / (q0 * q1) * (2.0 * (s0 + s1) + (1.0 + 2.0 * e1) * (1.0 / q0 + 1.0 / q1))
+        dg_dc1 = 0.0
+        for e in (e0, e1):
+            p = 1.0 + 2.0 * e
+            sa = (e - ec0) / q0
+            sb = (e - ec1) / q1
+            dg_dc1 += -0.25 * Es * p * (-p / (q0 * q1 * q1 * q1) - 2.0 * (sa + sb) / (q0 * q1 * q1))
+        dec = 1e-7
+        ta, _, _ = active_update(ec0, ec1, st[X_TAU], st[X_KC], st[X_OM], u, h, sp, n0x, n0y, m0x, m0y)
+        tb, _, _ = active_update(ec0, ec1 + dec, st[X_TAU], st[X_KC], st[X_OM], u, h, sp, n0x, n0y, m0x, m0y)
+        dtaum = 0.5 * (tb - ta) / dec
+        act = t1d
+        dact_dy = dt_de1 * de1_dy
+        dF1dc = lever * dt_dc1
+        dF2dy = dg_de1 * de1_dy
+        dF2dc = sp[S_MU] / h + dg_dc1 + dtaum
+    else:
+        ta, _, _ = active_update(ec0, ec1, st[X_TAU], st[X_KC], st[X_OM], u, h, sp, n0x, n0y, m0x, m0y)
+        act = 0.5 * (st[X_TAU] + ta)
+        dact_dy = 0.0
+        dF1dc = 0.0
+        dF2dy = 0.0
+        dF2dc = 1.0
+    dF1dy = sp[S_RHO] * d0 / (th * h * h) + 0.5 * d0 / (R0 * R0) * (sig + sig_v + act) \
+        + lever * ((dsig + dsig_v) * dC1_dy + dact_dy)
+    return dF1dy, dF1dc, dF2dy, dF2dc
+
+
+@njit(cache=True, inline="always")
 def jacobian(J, z, aux, st, h, u, beta, a0, W0, sp, n0x, n0y, m0x, m0y):
-    """Jacobian of :func:`residual`: finite differences on the wall block, analytic elsewhere."""
+    """Jacobian of :func:`residual` (analytic wall block, see :func:`wall_jacobian`)."""
     R0 = sp[S_R0]
     y1 = z[0]
-    ec1 = z[1]
     P = z[2]
     a1 = 1.0 + y1 / R0
-    F1 = aux[0]
-    F2 = aux[1]
-    dy = 1e-7 * R0
-    F1y, F2y, _, _ = wall_residual(y1 + dy, ec1, st, h, u, W0, sp, n0x, n0y, m0x, m0y)
-    J[0, 0] = (F1y - F1) / dy - P * (a0 + 2.0 * a1) / (3.0 * R0)
-    J[1, 0] = (F2y - F2) / dy
-    if sp[S_LAW] == 0.0:
-        dec = 1e-7
-        F1e, F2e, _, _ = wall_residual(y1, ec1 + dec, st, h, u, W0, sp, n0x, n0y, m0x, m0y)
-        J[0, 1] = (F1e - F1) / dec
-        J[1, 1] = (F2e - F2) / dec
-    else:  # simplified law: e_c is inert
-        J[0, 1] = 0.0
-        J[1, 0] = 0.0
-        J[1, 1] = 1.0
+    dF1dy, dF1dc, dF2dy, dF2dc = wall_jacobian(y1, z[1], st, h, u, W0, sp, n0x, n0y, m0x, m0y)
+    J[0, 0] = dF1dy - P * (a0 + 2.0 * a1) / (3.0 * R0)
+    J[0, 1] = dF1dc
+    J[1, 0] = dF2dy
+    J[1, 1] = dF2dc
     J[0, 2] = -(a0 * a0 + a0 * a1 + a1 * a1) / 3.0
     J[0, 3] = 0.0
     J[1, 2] = 0.0
@@ -372,7 +448,7 @@ def jacobian(J, z, aux, st, h, u, beta, a0, W0, sp, n0x, n0y, m0x, m0y):
     J[3, 3] = 1.0 + beta * aux[4]
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def step(st, h, t_beat, T_beat, sp, cp, pre_t, pre_p, ut, uv, n0x, n0y, m0x, m0y, M, N,
          tol, max_iter, out_row, work):
     """Advance the state ``st`` by one step of length h in place; fill ``out_row``.
