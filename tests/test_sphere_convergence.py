@@ -8,7 +8,6 @@ sampling it converges at first order whatever the scheme.
 """
 
 import numpy as np
-import pytest
 
 import cardiosim as cs
 

@@ -1,6 +1,5 @@
 """Each Numba kernel against a slow NumPy reference or an exact identity."""
 
-import math
 
 import numpy as np
 import pytest

@@ -214,6 +214,16 @@ def active_update(ec0, ec1, tau0, kc0, om0, u, h, sp, n0x, n0y, m0x, m0y):
 
 
 @njit(cache=True, inline="always")
+def step_kinematics(y0, y1, R0):
+    """Stretch a = 1 + y/R0, C = a^2 and fibre strain e = (C - 1)/2 at both ends of a step."""
+    a0 = 1.0 + y0 / R0
+    a1 = 1.0 + y1 / R0
+    C0 = a0 * a0
+    C1 = a1 * a1
+    return a0, a1, C0, C1, 0.5 * (C0 - 1.0), 0.5 * (C1 - 1.0)
+
+
+@njit(cache=True, inline="always")
 def wall_residual(y1, ec1, st, h, u, W0, sp, n0x, n0y, m0x, m0y):
     """Wall momentum (without the pressure term) and contractile-element residuals [Pa].
 
@@ -224,12 +234,7 @@ def wall_residual(y1, ec1, st, h, u, W0, sp, n0x, n0y, m0x, m0y):
     y0 = st[X_Y]
     v0 = st[X_V]
     ec0 = st[X_EC]
-    a0 = 1.0 + y0 / R0
-    a1 = 1.0 + y1 / R0
-    C0 = a0 * a0
-    C1 = a1 * a1
-    e0 = 0.5 * (C0 - 1.0)
-    e1 = 0.5 * (C1 - 1.0)
+    a0, a1, C0, C1, e0, e1 = step_kinematics(y0, y1, R0)
     W1 = passive_energy(C1, sp)
     sig = passive_stress_dg(C0, C1, W0, W1, sp)
     Cm = 0.5 * (C0 + C1)
@@ -362,14 +367,9 @@ def wall_jacobian(y1, ec1, st, h, u, W0, sp, n0x, n0y, m0x, m0y):
     d0 = sp[S_D0]
     y0 = st[X_Y]
     ec0 = st[X_EC]
-    a0 = 1.0 + y0 / R0
-    a1 = 1.0 + y1 / R0
-    C0 = a0 * a0
-    C1 = a1 * a1
+    a0, a1, C0, C1, e0, e1 = step_kinematics(y0, y1, R0)
     dC = C1 - C0
     Cm = 0.5 * (C0 + C1)
-    e0 = 0.5 * (C0 - 1.0)
-    e1 = 0.5 * (C1 - 1.0)
     W1 = passive_energy(C1, sp)
     sig = passive_stress_dg(C0, C1, W0, W1, sp)
     if abs(dC) > 1e-4:
