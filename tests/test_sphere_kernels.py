@@ -114,14 +114,17 @@ def test_afterload_step_matrices(wk):
     np.testing.assert_allclose(N, np.linalg.inv(I - h / 2 * A) @ (I + h / 2 * A), rtol=1e-13)
 
 
-def test_solve4_matches_numpy():
+def test_step_system_block_solve_matches_numpy():
     rng = np.random.default_rng(3)
-    for _ in range(20):
-        J = rng.normal(size=(4, 4))
+    for _ in range(50):
+        J00, J01, J02, J10, J11, J20 = rng.normal(size=6)
+        J22, J32 = rng.uniform(0.1, 2.0), -rng.uniform(0.1, 2.0)  # valve conductance signs
+        J33 = 1.0 + rng.uniform(0.0, 3.0)
         r = rng.normal(size=4)
-        dz = np.zeros(4)
-        assert K.solve4(J.copy(), r.copy(), dz)
-        np.testing.assert_allclose(dz, np.linalg.solve(J, r), rtol=1e-10, atol=1e-12)
+        J = np.array([[J00, J01, J02, 0], [J10, J11, 0, 0], [J20, 0, J22, 1.0], [0, 0, J32, J33]])
+        ok, *d = K.solve_step_system(J00, J01, J02, J10, J11, J20, J22, J32, J33, *r)
+        assert ok
+        np.testing.assert_allclose(d, np.linalg.solve(J, r), rtol=1e-9, atol=1e-11)
 
 
 def test_reference_volume_and_windkessel_units():

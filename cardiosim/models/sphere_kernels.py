@@ -227,7 +227,8 @@ def step_kinematics(y0, y1, R0):
 def wall_residual(y1, ec1, st, h, u, W0, sp, n0x, n0y, m0x, m0y):
     """Wall momentum (without the pressure term) and contractile-element residuals [Pa].
 
-    Returns F1, F2, Sigma_visc, tau_act_mid (the active stress doing work on the step).
+    Returns F1, F2, Sigma_visc, tau_act_mid (the active stress doing work on the step),
+    the updated active state (tau1, kc1, om1) and W(C1).
     """
     R0 = sp[S_R0]
     d0 = sp[S_D0]
@@ -255,41 +256,36 @@ def wall_residual(y1, ec1, st, h, u, W0, sp, n0x, n0y, m0x, m0y):
     # y1 - y0 = h ((1-th) v0 + th v1)
     v1 = ((y1 - y0) / h - (1.0 - th) * v0) / th
     F1 = sp[S_RHO] * d0 * (v1 - v0) / h + d0 / R0 * 0.5 * (a0 + a1) * (sig + sig_v + act)
-    return F1, F2, sig_v, taum
+    return F1, F2, sig_v, taum, tau1, kc1, om1, W1
 
 
 @njit(cache=True, inline="always")
-def solve4(J, r, dz):
-    """Solve J dz = r (4x4) by Gaussian elimination with partial pivoting; J, r are overwritten."""
-    n = 4
-    for k in range(n):
-        p = k
-        m = abs(J[k, k])
-        for i in range(k + 1, n):
-            if abs(J[i, k]) > m:
-                m = abs(J[i, k])
-                p = i
-        if m == 0.0:
-            return False
-        if p != k:
-            for j in range(n):
-                tmp = J[k, j]
-                J[k, j] = J[p, j]
-                J[p, j] = tmp
-            tmp = r[k]
-            r[k] = r[p]
-            r[p] = tmp
-        for i in range(k + 1, n):
-            f = J[i, k] / J[k, k]
-            for j in range(k, n):
-                J[i, j] -= f * J[k, j]
-            r[i] -= f * r[k]
-    for k in range(n - 1, -1, -1):
-        s = r[k]
-        for j in range(k + 1, n):
-            s -= J[k, j] * dz[j]
-        dz[k] = s / J[k, k]
-    return True
+def solve_step_system(J00, J01, J02, J10, J11, J20, J22, J32, J33, r0, r1, r2, r3):
+    """Solve the step's Newton system, whose sparsity is fixed::
+
+        [J00 J01 J02  0 ] [dy]   [r0]      momentum
+        [J10 J11  0   0 ] [dc] = [r1]      contractile element
+        [J20  0  J22  1 ] [dP]   [r2]      mass balance
+        [ 0   0  J32 J33] [dQ]   [r3]      outlet valve
+
+    by eliminating dQ and dP (pivots J33 = 1 + beta g' > 0 and J22 - J32/J33 = g_in' +
+    g_out'/J33 > 0 are valve conductance terms), then a 2x2 solve. Scalars only: no arrays
+    in the time loop. Returns (ok, dy, dc, dP, dQ).
+    """
+    r2p = r2 - r3 / J33
+    J22p = J22 - J32 / J33
+    if J22p == 0.0:
+        return False, 0.0, 0.0, 0.0, 0.0
+    A00 = J00 - J02 * J20 / J22p
+    b0 = r0 - J02 * r2p / J22p
+    det = A00 * J11 - J01 * J10
+    if det == 0.0:
+        return False, 0.0, 0.0, 0.0, 0.0
+    dy = (b0 * J11 - J01 * r1) / det
+    dc = (A00 * r1 - J10 * b0) / det
+    dP = (r2p - J20 * dy) / J22p
+    dQ = (r3 - J32 * dP) / J33
+    return True, dy, dc, dP, dQ
 
 
 @njit(cache=True)
@@ -324,35 +320,29 @@ _RS_F, _RS_Q = 1.0e3, 1.0e-4
 
 
 @njit(cache=True, inline="always")
-def residual(z, r, aux, st, h, u, p_at, alpha, beta, a0, V0, W0, sp, cp, n0x, n0y, m0x, m0y):
-    """Residual of the step system at z = (y1, e_c1, P_v, Q_out); returns its scaled max-norm.
+def residual(y1, ec1, P, Qo, st, h, u, p_at, alpha, beta, a0, V0, W0, sp, cp, n0x, n0y, m0x, m0y):
+    """Residual of the step system at (y1, e_c1, P_v, Q_out) and its scaled max-norm.
 
-    aux receives F1, F2, Q_in, dQ_in/dP, dQ_out/d(dp) for the Jacobian.
+    Returns (rn, r0, r1, r2, r3, Q_in, dQ_in/dP, dQ_out/d(dp), wall) with ``wall`` the
+    extra outputs of :func:`wall_residual` (kept so that the accepted iterate is not
+    recomputed).
     """
     R0 = sp[S_R0]
-    y1 = z[0]
     a1 = 1.0 + y1 / R0
     if a1 <= 0.0:
-        return np.inf
-    P = z[2]
-    Qo = z[3]
-    F1, F2, _, _ = wall_residual(y1, z[1], st, h, u, W0, sp, n0x, n0y, m0x, m0y)
+        return np.inf, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, (0.0, 0.0, 0.0, 0.0, 0.0, 0.0)
+    F1, F2, sig_v, taum, tau1, kc1, om1, W1 = wall_residual(y1, ec1, st, h, u, W0, sp, n0x, n0y, m0x, m0y)
     qin, dqin = valve_flow(p_at - P, cp[V_IN_TYPE], cp[V_IN_RMIN], cp[V_IN_RMAX], cp[V_IN_K])
     qo_v, dqo = valve_flow(P - alpha - beta * Qo, cp[V_OUT_TYPE], cp[V_OUT_RMIN], cp[V_OUT_RMAX], cp[V_OUT_K])
     cdisc = (a0 * a0 + a0 * a1 + a1 * a1) / 3.0
     V1 = 4.0 / 3.0 * math.pi * R0 * R0 * R0 * a1 * a1 * a1
-    r[0] = F1 - P * cdisc
-    r[1] = F2
-    r[2] = (V1 - V0) / h - qin + Qo
-    r[3] = Qo - qo_v
-    aux[0] = F1
-    aux[1] = F2
-    aux[2] = qin
-    aux[3] = dqin
-    aux[4] = dqo
-    rn = max(abs(r[0]) / _RS_F, abs(r[1]) / _RS_F)
-    rn = max(rn, max(abs(r[2]), abs(r[3])) / _RS_Q)
-    return rn
+    r0 = F1 - P * cdisc
+    r1 = F2
+    r2 = (V1 - V0) / h - qin + Qo
+    r3 = Qo - qo_v
+    rn = max(abs(r0) / _RS_F, abs(r1) / _RS_F)
+    rn = max(rn, max(abs(r2), abs(r3)) / _RS_Q)
+    return rn, r0, r1, r2, r3, qin, dqin, dqo, (sig_v, taum, tau1, kc1, om1, W1)
 
 
 @njit(cache=True, inline="always")
@@ -423,37 +413,11 @@ def wall_jacobian(y1, ec1, st, h, u, W0, sp, n0x, n0y, m0x, m0y):
 
 
 @njit(cache=True, inline="always")
-def jacobian(J, z, aux, st, h, u, beta, a0, W0, sp, n0x, n0y, m0x, m0y):
-    """Jacobian of :func:`residual` (analytic wall block, see :func:`wall_jacobian`)."""
-    R0 = sp[S_R0]
-    y1 = z[0]
-    P = z[2]
-    a1 = 1.0 + y1 / R0
-    dF1dy, dF1dc, dF2dy, dF2dc = wall_jacobian(y1, z[1], st, h, u, W0, sp, n0x, n0y, m0x, m0y)
-    J[0, 0] = dF1dy - P * (a0 + 2.0 * a1) / (3.0 * R0)
-    J[0, 1] = dF1dc
-    J[1, 0] = dF2dy
-    J[1, 1] = dF2dc
-    J[0, 2] = -(a0 * a0 + a0 * a1 + a1 * a1) / 3.0
-    J[0, 3] = 0.0
-    J[1, 2] = 0.0
-    J[1, 3] = 0.0
-    J[2, 0] = 4.0 * math.pi * R0 * R0 * a1 * a1 / h
-    J[2, 1] = 0.0
-    J[2, 2] = aux[3]
-    J[2, 3] = 1.0
-    J[3, 0] = 0.0
-    J[3, 1] = 0.0
-    J[3, 2] = -aux[4]
-    J[3, 3] = 1.0 + beta * aux[4]
-
-
-@njit(cache=True, inline="always")
 def step(st, h, t_beat, T_beat, sp, cp, pre_t, pre_p, ut, uv, n0x, n0y, m0x, m0y, M, N,
          tol, max_iter, out_row, work):
     """Advance the state ``st`` by one step of length h in place; fill ``out_row``.
 
-    ``work`` is a scratch array of at least 64 floats. Returns a status code (OK,
+    ``work`` (80 floats) carries the predictor between steps. Returns a status code (OK,
     NEWTON_FAILED, NONFINITE); on failure ``st`` is unchanged.
     """
     R0 = sp[S_R0]
@@ -478,65 +442,60 @@ def step(st, h, t_beat, T_beat, sp, cp, pre_t, pre_p, ut, uv, n0x, n0y, m0x, m0y
     alpha = cp[A_E] * 0.5 * (x0a + fb0) + cp[A_E + 1] * 0.5 * (x0b + fb1)
     beta = cp[A_Z] + 0.5 * (cp[A_E] * gb0 + cp[A_E + 1] * gb1)
 
-    z = work[0:4]
-    r = work[4:8]
-    dz = work[8:12]
-    zt = work[12:16]
-    rt = work[16:20]
-    aux = work[20:25]
-    auxt = work[25:30]
-    rr = work[30:34]
-    J = work[40:56].reshape((4, 4))
-    Jf = work[56:72].reshape((4, 4))
-    # predictor: linear extrapolation of the last two steps within a beat (work[72:76]
-    # holds the previous solution increments, work[76] flags them as valid)
-    zprev = work[72:76]
+    # predictor: linear extrapolation of the last two steps (increments in work[72:76],
+    # valid while work[76] == 1)
     if work[76] == 1.0:
-        z[0] = y0 + zprev[0]
-        z[1] = st[X_EC] + zprev[1]
-        z[2] = st[X_PV] + zprev[2]
-        z[3] = st[X_QO] + zprev[3]
+        y1 = y0 + work[72]
+        ec1 = st[X_EC] + work[73]
+        P = st[X_PV] + work[74]
+        Qo = st[X_QO] + work[75]
     else:
-        z[0] = y0 + h * st[X_V]
-        z[1] = st[X_EC]
-        z[2] = st[X_PV]
-        z[3] = st[X_QO]
-    rn = residual(z, r, aux, st, h, u, p_at, alpha, beta, a0, V0, W0, sp, cp, n0x, n0y, m0x, m0y)
+        y1 = y0 + h * st[X_V]
+        ec1 = st[X_EC]
+        P = st[X_PV]
+        Qo = st[X_QO]
+    rn, r0, r1, r2, r3, qin, dqin, dqo, wall = residual(y1, ec1, P, Qo, st, h, u, p_at, alpha, beta, a0, V0, W0,
+                                                  sp, cp, n0x, n0y, m0x, m0y)
     if not math.isfinite(rn):
         return NONFINITE
     converged = False
     fresh = False
+    J00 = J01 = J02 = J10 = J11 = J20 = J22 = J32 = J33 = 0.0
     for it in range(max_iter):
-        # chord Newton: the Jacobian is rebuilt only when the last step did not contract well
-        if it == 0 or not fresh:
-            jacobian(J, z, aux, st, h, u, beta, a0, W0, sp, n0x, n0y, m0x, m0y)
+        # chord Newton: the Jacobian is rebuilt only when the last iteration did not contract well
+        if not fresh:
+            J00, J01, J10, J11 = wall_jacobian(y1, ec1, st, h, u, W0, sp, n0x, n0y, m0x, m0y)
+            a1 = 1.0 + y1 / R0
+            J00 -= P * (a0 + 2.0 * a1) / (3.0 * R0)
+            J02 = -(a0 * a0 + a0 * a1 + a1 * a1) / 3.0
+            J20 = 4.0 * math.pi * R0 * R0 * a1 * a1 / h
+            J22 = dqin
+            J32 = -dqo
+            J33 = 1.0 + beta * dqo
             fresh = True
-        for i in range(4):
-            rr[i] = r[i]
-            for j in range(4):
-                Jf[i, j] = J[i, j]
-        if not solve4(Jf, rr, dz):
+        ok, dy, dc, dP, dQ = solve_step_system(J00, J01, J02, J10, J11, J20, J22, J32, J33, r0, r1, r2, r3)
+        if not ok:
             return NEWTON_FAILED
         lam = 1.0
-        rnt = np.inf
         for ls in range(12):
-            for i in range(4):
-                zt[i] = z[i] - lam * dz[i]
-            rnt = residual(zt, rt, auxt, st, h, u, p_at, alpha, beta, a0, V0, W0, sp, cp,
-                           n0x, n0y, m0x, m0y)
+            yt = y1 - lam * dy
+            ct = ec1 - lam * dc
+            Pt = P - lam * dP
+            Qt = Qo - lam * dQ
+            rnt, t0, t1, t2, t3, tqin, tdqin, tdqo, twall = residual(yt, ct, Pt, Qt, st, h, u, p_at, alpha, beta, a0, V0,
+                                                              W0, sp, cp, n0x, n0y, m0x, m0y)
             # backtracking keeps Newton from cycling across the sharp valve switch
             if rnt < rn or rnt < 1e-13:
                 break
             lam *= 0.5
-        incr = max(abs(zt[0] - z[0]) / R0, abs(zt[1] - z[1]))
-        incr = max(incr, max(abs(zt[2] - z[2]) / _ZS_P, abs(zt[3] - z[3]) / _ZS_Q))
+        incr = max(abs(yt - y1) / R0, abs(ct - ec1))
+        incr = max(incr, max(abs(Pt - P) / _ZS_P, abs(Qt - Qo) / _ZS_Q))
         if rnt > 0.1 * rn:
             fresh = False
-        for i in range(4):
-            z[i] = zt[i]
-            r[i] = rt[i]
-        for i in range(5):
-            aux[i] = auxt[i]
+        y1, ec1, P, Qo = yt, ct, Pt, Qt
+        r0, r1, r2, r3 = t0, t1, t2, t3
+        qin, dqin, dqo = tqin, tdqin, tdqo
+        wall = twall
         rn = rnt
         if not math.isfinite(rn):
             return NONFINITE
@@ -548,15 +507,9 @@ def step(st, h, t_beat, T_beat, sp, cp, pre_t, pre_p, ut, uv, n0x, n0y, m0x, m0y
     if not converged:
         return NEWTON_FAILED
 
-    y1 = z[0]
-    ec1 = z[1]
-    P = z[2]
-    Qo = z[3]
     a1 = 1.0 + y1 / R0
     C1 = a1 * a1
-    _, _, sig_v, taum = wall_residual(y1, ec1, st, h, u, W0, sp, n0x, n0y, m0x, m0y)
-    tau1, kc1, om1 = active_update(st[X_EC], ec1, st[X_TAU], st[X_KC], st[X_OM], u, h, sp, n0x, n0y, m0x, m0y)
-    qin = aux[2]
+    sig_v, taum, tau1, kc1, om1, W1 = wall
     th = sp[S_THETA]
     v0 = st[X_V]
     v1 = ((y1 - y0) / h - (1.0 - th) * v0) / th
@@ -572,7 +525,7 @@ def step(st, h, t_beat, T_beat, sp, cp, pre_t, pre_p, ut, uv, n0x, n0y, m0x, m0y
     e1 = 0.5 * (C1 - 1.0)
     ec0 = st[X_EC]
     rho = sp[S_RHO]
-    dW = passive_energy(C1, sp) - W0
+    dW = W1 - W0
     if sp[S_LAW] == 0.0:
         dW += series_energy(e1, ec1, sp[S_ES]) - series_energy(e0, ec0, sp[S_ES])
         e_act = taum * (ec1 - ec0)
@@ -588,10 +541,10 @@ def step(st, h, t_beat, T_beat, sp, cp, pre_t, pre_p, ut, uv, n0x, n0y, m0x, m0y
     out_row[O_E_ACTIVE] = vol_wall * e_act
     out_row[O_E_NUM] = vol_wall * (th - 0.5) * rho * (v1 - v0) ** 2
 
-    zprev[0] = y1 - y0
-    zprev[1] = ec1 - st[X_EC]
-    zprev[2] = P - st[X_PV]
-    zprev[3] = Qo - st[X_QO]
+    work[72] = y1 - y0
+    work[73] = ec1 - st[X_EC]
+    work[74] = P - st[X_PV]
+    work[75] = Qo - st[X_QO]
     work[76] = 1.0
     st[X_T] += h
     st[X_Y] = y1
