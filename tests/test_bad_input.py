@@ -74,11 +74,24 @@ def test_newton_failure_reports_time_and_keeps_last_good_state():
     assert all(math.isfinite(v) for v in err.state.values())
 
 
-def test_failure_midway_returns_finite_partial_results():
-    # a step that fails in the second beat: strong contraction with a coarse step
-    model = cs.SphereModel(cs.SphereParameters.simplified_bestel(sigma_max=400e3), dt=8e-3, max_newton=3)
+def test_failure_midway_returns_the_completed_beats(monkeypatch):
+    model = cs.SphereModel(dt=2e-3)
+    real_run = cs.SphereModel.run
+    calls = {"n": 0}
+
+    def failing_third_beat(self, state, beat_lengths, record=True, arrays=None):
+        calls["n"] += 1
+        if calls["n"] == 3:
+            raise cs.SolverError("injected failure", time_s=float(state[0]), state={"t": float(state[0])})
+        return real_run(self, state, beat_lengths, record, arrays)
+
+    monkeypatch.setattr(cs.SphereModel, "run", failing_third_beat)
     with pytest.raises(cs.SolverError) as info:
-        model.simulate(beats=5)
+        model.simulate(beats=5, hr=75)
     partial = info.value.partial
-    if partial is not None and partial.raw.size:
-        assert np.isfinite(partial.raw).all()
+    assert partial.n_beats == 2
+    assert np.isfinite(partial.raw).all()
+    assert partial.timeseries.t_s.iloc[-1] == pytest.approx(1.6)
+    assert info.value.time_s == pytest.approx(1.6)
+    beats = partial.beats
+    assert len(beats) == 2 and beats.SV_mL.notna().all()

@@ -244,18 +244,19 @@ class SphereModel:
         return max(8, int(math.ceil(T / self.dt - 1e-9)))
 
     # -- running -------------------------------------------------------------------------
-    def run(self, state: np.ndarray, beat_lengths: Sequence[float], record: bool = True
-            ) -> tuple[np.ndarray, np.ndarray]:
+    def run(self, state: np.ndarray, beat_lengths: Sequence[float], record: bool = True,
+            arrays: tuple | None = None) -> tuple[np.ndarray, np.ndarray]:
         """Advance ``state`` (in place) over beats of the given lengths [s].
 
-        Returns (per-step output array, steps per beat). Raises :class:`SolverError` with
+        ``arrays`` are the packed parameters (:meth:`_arrays`), passed by callers that run
+        many short calls. Returns (per-step output array, steps per beat). Raises :class:`SolverError` with
         the time and last good state if a step fails; ``state`` then holds that state.
         """
         T = np.asarray(beat_lengths, dtype=np.float64)
         _check_beats(T)
         n = np.array([self.steps_per_beat(t) for t in T], dtype=np.int64)
         out = np.zeros((int(n.sum()) if record else 1, K.N_OUT))
-        arrays = self._arrays()
+        arrays = self._arrays() if arrays is None else arrays
         status, done = K.run_beats(state, T, n, *arrays, self.newton_tol, self.max_newton, out, record)
         if status != K.OK:
             what = "Newton did not converge" if status == K.NEWTON_FAILED else "non-finite values appeared"
@@ -304,6 +305,7 @@ class SphereModel:
             lengths = np.full(n_beats, period)
         st = self.initial_state() if state is None else np.array(state, dtype=float)
         chunks, steps, starts = [], [], [st.copy()]
+        arrays = self._arrays()
         periodic_at = None
         bar = None
         if progress:
@@ -312,11 +314,11 @@ class SphereModel:
         try:
             for k, T in enumerate(lengths):
                 try:
-                    out, n = self.run(st, [T])
+                    out, n = self.run(st, [T], arrays=arrays)
                 except SolverError as exc:
-                    partial = [c for c in chunks] + ([exc.partial] if exc.partial is not None and len(exc.partial) else [])
-                    exc.partial = Results.from_arrays(self, partial, steps + ([len(exc.partial)] if len(partial) > len(chunks) else []),
-                                                      lengths[:len(partial)], starts) if partial else None
+                    # partial results are the completed beats; the last good state is exc.state
+                    exc.partial = Results.from_arrays(self, chunks, steps, lengths[:len(chunks)], starts) \
+                        if chunks else None
                     raise
                 chunks.append(out)
                 steps.append(int(n[0]))

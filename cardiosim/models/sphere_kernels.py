@@ -414,10 +414,10 @@ def wall_jacobian(y1, ec1, st, h, u, W0, sp, n0x, n0y, m0x, m0y):
 
 @njit(cache=True, inline="always")
 def step(st, h, t_beat, T_beat, sp, cp, pre_t, pre_p, ut, uv, n0x, n0y, m0x, m0y, M, N,
-         tol, max_iter, out_row, work):
+         tol, max_iter, out_row, pred):
     """Advance the state ``st`` by one step of length h in place; fill ``out_row``.
 
-    ``work`` (80 floats) carries the predictor between steps. Returns a status code (OK,
+    ``pred`` (5 floats) carries the predictor between steps. Returns a status code (OK,
     NEWTON_FAILED, NONFINITE); on failure ``st`` is unchanged.
     """
     R0 = sp[S_R0]
@@ -442,13 +442,13 @@ def step(st, h, t_beat, T_beat, sp, cp, pre_t, pre_p, ut, uv, n0x, n0y, m0x, m0y
     alpha = cp[A_E] * 0.5 * (x0a + fb0) + cp[A_E + 1] * 0.5 * (x0b + fb1)
     beta = cp[A_Z] + 0.5 * (cp[A_E] * gb0 + cp[A_E + 1] * gb1)
 
-    # predictor: linear extrapolation of the last two steps (increments in work[72:76],
-    # valid while work[76] == 1)
-    if work[76] == 1.0:
-        y1 = y0 + work[72]
-        ec1 = st[X_EC] + work[73]
-        P = st[X_PV] + work[74]
-        Qo = st[X_QO] + work[75]
+    # predictor: linear extrapolation of the last step (increments in pred[0:4], valid
+    # while pred[4] == 1)
+    if pred[4] == 1.0:
+        y1 = y0 + pred[0]
+        ec1 = st[X_EC] + pred[1]
+        P = st[X_PV] + pred[2]
+        Qo = st[X_QO] + pred[3]
     else:
         y1 = y0 + h * st[X_V]
         ec1 = st[X_EC]
@@ -541,11 +541,11 @@ def step(st, h, t_beat, T_beat, sp, cp, pre_t, pre_p, ut, uv, n0x, n0y, m0x, m0y
     out_row[O_E_ACTIVE] = vol_wall * e_act
     out_row[O_E_NUM] = vol_wall * (th - 0.5) * rho * (v1 - v0) ** 2
 
-    work[72] = y1 - y0
-    work[73] = ec1 - st[X_EC]
-    work[74] = P - st[X_PV]
-    work[75] = Qo - st[X_QO]
-    work[76] = 1.0
+    pred[0] = y1 - y0
+    pred[1] = ec1 - st[X_EC]
+    pred[2] = P - st[X_PV]
+    pred[3] = Qo - st[X_QO]
+    pred[4] = 1.0
     st[X_T] += h
     st[X_Y] = y1
     st[X_V] = v1
@@ -587,17 +587,17 @@ def run_beats(st, beat_T, n_steps, sp, cp, pre_t, pre_p, ut, uv, n0x, n0y, m0x, 
     """
     row = 0
     scratch = np.empty(N_OUT)
-    work = np.zeros(80)
+    pred = np.zeros(5)
     for k in range(beat_T.shape[0]):
         T = beat_T[k]
         n = n_steps[k]
         h = T / n
         M, N = afterload_step_matrices(cp, h)
-        work[76] = 0.0  # no extrapolation across a change of step length
+        pred[4] = 0.0  # no extrapolation across a change of step length
         for i in range(n):
             target = out[row] if record else scratch
             status = step(st, h, i * h, T, sp, cp, pre_t, pre_p, ut, uv, n0x, n0y, m0x, m0y,
-                          M, N, tol, max_iter, target, work)
+                          M, N, tol, max_iter, target, pred)
             if status != OK:
                 return status, row
             row += 1
