@@ -63,6 +63,45 @@ def cmd_demo(args) -> int:
     return 0
 
 
+def _parse_roles(items: list[str] | None) -> dict:
+    roles = {}
+    for item in items or []:
+        if "=" not in item:
+            raise CardiosimError(f"--role expects ROLE=CHANNEL (e.g. ABP=ART2), got {item!r}")
+        role, name = item.split("=", 1)
+        roles[role.strip().upper()] = name.strip()
+    return roles
+
+
+def cmd_inspect(args) -> int:
+    from . import inspection, io
+    from .signals import RecordError, analyse_arterial, read_record
+
+    record = read_record(args.record, roles=_parse_roles(args.role))
+    try:
+        analysis = analyse_arterial(record)
+    except RecordError as exc:
+        if record.find("ABP") is not None:
+            raise
+        print(inspection.summary_text(record, None))
+        print(f"note: {exc}")
+        return 0
+    print(inspection.summary_text(record, analysis))
+    written = []
+    if args.plot:
+        written.append(io.write_figure(args.plot, inspection.inspect_figure(record, analysis)))
+    if args.out:
+        out = Path(args.out)
+        written.append(io.write_csv(out / "beats.csv", analysis.beats))
+        written.append(io.write_csv(out / "segments.csv", analysis.segments))
+        written.append(io.write_json(out / "inspect.json", io.provenance(
+            "cardiosim inspect", {"record": str(args.record), "roles": _parse_roles(args.role),
+                                  **analysis.settings})))
+    for path in written:
+        print(f"wrote {path}")
+    return 0
+
+
 def make_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="cardiosim", description=__doc__.split("\n")[0])
     parser.add_argument("--version", action="version", version=_version())
@@ -79,6 +118,14 @@ def make_parser() -> argparse.ArgumentParser:
     sim.add_argument("--out", default="cardiosim-out", help="output folder")
     sim.add_argument("--progress", action="store_true", help="show a progress bar")
     sim.set_defaults(func=cmd_simulate)
+
+    ins = sub.add_parser("inspect", help="read a recording, find and flag every arterial beat")
+    ins.add_argument("record", help="WFDB record (stem or .hea), CSV/Parquet file or folder, .vital file")
+    ins.add_argument("--plot", metavar="FILE", help="write a figure of the signal with beats and flags")
+    ins.add_argument("--out", metavar="DIR", help="write beats.csv, segments.csv and inspect.json")
+    ins.add_argument("--role", nargs="+", action="extend", metavar="ROLE=CHANNEL",
+                     help="name the channel of a role, e.g. ABP=ART2")
+    ins.set_defaults(func=cmd_inspect)
 
     demo = sub.add_parser("demo", help="the main job on an embedded default: writes ./cardiosim-demo/")
     demo.add_argument("--out", default="cardiosim-demo", help="output folder (default ./cardiosim-demo)")

@@ -93,6 +93,7 @@ VISCOSITY = "viscosity"
 DENSITY = "density"
 STRESS_RATE = "stress-rate"
 DIMENSIONLESS = "dimensionless"
+POTENTIAL = "electric potential"
 
 # Canonical spellings only; the lower-case-litre, "." for "*" and "m3" for
 # "m^3" variants are generated below so that each factor is written once.
@@ -102,6 +103,8 @@ _CANONICAL: dict[str, tuple[float, str]] = {
     "kPa": (KPA, PRESSURE),
     "MPa": (1e6, PRESSURE),
     "mmHg": (MMHG, PRESSURE),
+    # Ventilator airway pressure; conventional water density 1000 kg/m^3 at g_n.
+    "cmH2O": (98.0665, PRESSURE),
     "m": (1.0, LENGTH),
     "cm": (CM, LENGTH),
     "mm": (MM, LENGTH),
@@ -122,6 +125,8 @@ _CANONICAL: dict[str, tuple[float, str]] = {
     "/min": (1.0 / MIN, FREQUENCY),
     "1/min": (1.0 / MIN, FREQUENCY),
     "mmHg*s/mL": (MMHG / ML, RESISTANCE),
+    # Systemic vascular resistance as monitors report it (CGS): 1 dyn*s/cm^5 = 1e5 Pa*s/m^3.
+    "dyn*s/cm^5": (1e5, RESISTANCE),
     "Pa*s/m^3": (1.0, RESISTANCE),
     "mL/mmHg": (ML / MMHG, COMPLIANCE),
     "m^3/Pa": (1.0, COMPLIANCE),
@@ -132,6 +137,11 @@ _CANONICAL: dict[str, tuple[float, str]] = {
     "Pa/s": (1.0, STRESS_RATE),
     "kPa/s": (KPA, STRESS_RATE),
     "mmHg/s": (MMHG, STRESS_RATE),  # dP/dt is reported in mmHg/s
+    # Monitors label stroke volume "mL/beat"; the "per beat" is a count.
+    "mL/beat": (ML, VOLUME),
+    "V": (1.0, POTENTIAL),
+    "mV": (1e-3, POTENTIAL),
+    "uV": (1e-6, POTENTIAL),
     "1": (1.0, DIMENSIONLESS),
     "": (1.0, DIMENSIONLESS),
     "%": (0.01, DIMENSIONLESS),
@@ -142,7 +152,7 @@ _SPELLING_VARIANTS: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"(?<![A-Za-z])mL(?![A-Za-z])"), "ml"),
     (re.compile(r"(?<![A-Za-z])L(?![A-Za-z])"), "l"),
     (re.compile(r"\*"), "."),
-    (re.compile(r"\^3"), "3"),
+    (re.compile(r"\^(\d)"), r"\1"),
 )
 
 
