@@ -13,14 +13,18 @@ from pathlib import Path
 from .errors import CardiosimError
 
 
-def _parse_sets(items: list[str] | None) -> dict:
+def _parse_pairs(items: list[str] | None, option: str, form: str, example: str) -> dict:
     values = {}
     for item in items or []:
         if "=" not in item:
-            raise CardiosimError(f"--set expects NAME=VALUE (e.g. sigma0='150 kPa'), got {item!r}")
+            raise CardiosimError(f"{option} expects {form} (e.g. {example}), got {item!r}")
         name, value = item.split("=", 1)
         values[name.strip()] = value.strip().strip("'\"")
     return values
+
+
+def _parse_sets(items: list[str] | None) -> dict:
+    return _parse_pairs(items, "--set", "NAME=VALUE", "sigma0='150 kPa'")
 
 
 def _build_model(args):
@@ -64,13 +68,7 @@ def cmd_demo(args) -> int:
 
 
 def _parse_roles(items: list[str] | None) -> dict:
-    roles = {}
-    for item in items or []:
-        if "=" not in item:
-            raise CardiosimError(f"--role expects ROLE=CHANNEL (e.g. ABP=ART2), got {item!r}")
-        role, name = item.split("=", 1)
-        roles[role.strip().upper()] = name.strip()
-    return roles
+    return {role.upper(): name for role, name in _parse_pairs(items, "--role", "ROLE=CHANNEL", "ABP=ART2").items()}
 
 
 def cmd_inspect(args) -> int:

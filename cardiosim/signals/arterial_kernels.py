@@ -182,32 +182,20 @@ def beat_features(p, dpdt, missing, onset, fs, notch_min_s, notch_max_frac, ring
         ext = p[pk]
         i_ext = pk
         i_turn = pk
-        going_down = True
+        sgn = -1.0  # -1 while the pressure is falling, +1 while rising
         thr = 0.05 * pp
         fast = ring_fast_s * fs
         for i in range(pk + 1, r_end):
-            if going_down:
-                if p[i] < ext:
-                    ext = p[i]
-                    i_ext = i
-                elif p[i] - ext >= thr:
-                    if i_ext - i_turn <= fast:
-                        count += 1
-                    going_down = False
-                    i_turn = i_ext
-                    ext = p[i]
-                    i_ext = i
-            else:
-                if p[i] > ext:
-                    ext = p[i]
-                    i_ext = i
-                elif ext - p[i] >= thr:
-                    if i_ext - i_turn <= fast:
-                        count += 1
-                    going_down = True
-                    i_turn = i_ext
-                    ext = p[i]
-                    i_ext = i
+            if sgn * (p[i] - ext) > 0.0:
+                ext = p[i]
+                i_ext = i
+            elif sgn * (ext - p[i]) >= thr:
+                if i_ext - i_turn <= fast:
+                    count += 1
+                sgn = -sgn
+                i_turn = i_ext
+                ext = p[i]
+                i_ext = i
         out[b, F_RING] = count
         # Notch: first local minimum after the peak within the window, else
         # the point of largest upward curvature (a shoulder without a dip).
