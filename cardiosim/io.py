@@ -65,16 +65,21 @@ def _json_default(obj):
     raise TypeError(f"not JSON serialisable: {type(obj).__name__}")
 
 
-def versions() -> dict:
-    """Versions of cardiosim, Python and the libraries a result depends on."""
+def package_version(package: str) -> str | None:
+    """Installed version of a distribution, or None when it is not installed."""
     from importlib import metadata
 
+    try:
+        return metadata.version(package)
+    except metadata.PackageNotFoundError:
+        return None
+
+
+def versions() -> dict:
+    """Versions of cardiosim, Python and the libraries a result depends on."""
     out = {"python": sys.version.split()[0], "platform": platform.platform()}
-    for pkg in ("cardiosim", "numpy", "scipy", "numba", "pandas", "matplotlib"):
-        try:
-            out[pkg] = metadata.version(pkg)
-        except metadata.PackageNotFoundError:
-            out[pkg] = None
+    for pkg in ("cardiosim", "numpy", "scipy", "numba", "pandas", "matplotlib", "wfdb"):
+        out[pkg] = package_version(pkg)
     return out
 
 

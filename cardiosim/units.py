@@ -38,6 +38,7 @@ __all__ = [
     "MS",
     "UnitError",
     "UNITS",
+    "SI_UNITS",
     "DIMENSIONS",
     "CLINICAL_UNITS",
     "mmhg_to_pa",
@@ -177,6 +178,13 @@ UNITS: Mapping[str, tuple[float, str]] = MappingProxyType(_build_table())
 
 #: All dimension names that appear in :data:`UNITS`.
 DIMENSIONS: frozenset[str] = frozenset(dim for _, dim in _CANONICAL.values())
+
+#: The SI unit cardiosim stores each dimension in.
+SI_UNITS: Mapping[str, str] = MappingProxyType({
+    PRESSURE: "Pa", LENGTH: "m", VOLUME: "m^3", FLOW: "m^3/s", TIME: "s", FREQUENCY: "Hz",
+    RESISTANCE: "Pa*s/m^3", COMPLIANCE: "m^3/Pa", VISCOSITY: "Pa*s", DENSITY: "kg/m^3",
+    STRESS_RATE: "Pa/s", DIMENSIONLESS: "1", POTENTIAL: "V",
+})
 
 #: Preferred display unit per dimension for clinician-facing output.
 CLINICAL_UNITS: dict[str, str] = {

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 from wfdb import processing
 
-from cardiosim.signals.arterial import _fill_missing
+from cardiosim.signals.arterial import fill_missing
 
 TOL_S = 0.06
 EXCLUDE_S = 1.5
@@ -38,7 +38,7 @@ def consensus_r_peaks(ecg: np.ndarray, fs: float, own_s: np.ndarray, t0: float =
 
     ``ecg`` in mV: the wfdb detectors have thresholds in mV.
     """
-    x, missing = _fill_missing(np.asarray(ecg, float))
+    x, missing = fill_missing(np.asarray(ecg, float))
     xq = t0 + np.asarray(processing.xqrs_detect(x, fs, verbose=False), float) / fs
     gq = t0 + np.asarray(processing.gqrs_detect(x, fs=fs), float) / fs
     dets = [np.sort(xq), np.sort(gq), np.sort(own_s)]

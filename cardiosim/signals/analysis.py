@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from ..units import MMHG, lookup_unit
+from ..units import MMHG, UnitError, lookup_unit
 from . import arterial_kernels as K
 from .arterial import DetectionSettings, beat_arrays, prepare
 from .ecg import detect_r_peaks
@@ -88,7 +88,7 @@ def check_pressure_channel(record: MonitoringRecord, channel: Channel) -> np.nda
     """Values of an arterial channel in Pa, or a clear error if unusable."""
     try:
         _, dim = lookup_unit(channel.unit)
-    except Exception:
+    except UnitError:
         dim = None
     if dim != "pressure":
         raise RecordError(f"unit {channel.source_unit!r} is not a pressure; declare it with "

@@ -20,7 +20,8 @@ from scipy import signal as sps
 from ..units import MMHG
 from . import arterial_kernels as K
 
-__all__ = ["DetectionSettings", "BeatArrays", "prepare", "detect_beats", "beat_arrays"]
+__all__ = ["DetectionSettings", "BeatArrays", "prepare", "detect_beats", "beat_arrays",
+           "fill_missing", "rolling_quantile"]
 
 
 @dataclass(frozen=True)
@@ -60,7 +61,8 @@ class BeatArrays:
     fs_hz: float
 
 
-def _fill_missing(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def fill_missing(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Missing samples linearly interpolated (for filtering), and the missing mask."""
     missing = ~np.isfinite(x)
     if not missing.any():
         return x.astype(np.float64, copy=True), missing
@@ -73,7 +75,7 @@ def _fill_missing(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 def prepare(p_pa: np.ndarray, fs_hz: float, settings: DetectionSettings = DetectionSettings()):
     """Filtered pressure, its derivative [Pa/s] and the missing-sample mask."""
-    filled, missing = _fill_missing(np.asarray(p_pa, dtype=np.float64))
+    filled, missing = fill_missing(np.asarray(p_pa, dtype=np.float64))
     cutoff = settings.lowpass_hz
     if cutoff < 0.45 * fs_hz and filled.size > 30:
         sos = sps.butter(3, cutoff, fs=fs_hz, output="sos")
@@ -84,7 +86,7 @@ def prepare(p_pa: np.ndarray, fs_hz: float, settings: DetectionSettings = Detect
     return pf, dpdt, missing
 
 
-def _rolling_quantile(values: np.ndarray, times: np.ndarray, span: float, q: float) -> np.ndarray:
+def rolling_quantile(values: np.ndarray, times: np.ndarray, span: float, q: float) -> np.ndarray:
     """Quantile of ``values`` within +-span/2 of each time (times increasing)."""
     if values.size == 0:
         return values.copy()
@@ -118,7 +120,7 @@ def detect_beats(pf: np.ndarray, missing: np.ndarray, fs_hz: float,
     if cand.size == 0:
         return cand.astype(np.int64)
     heights = props["peak_heights"]
-    ref = _rolling_quantile(heights, cand / fs_hz, settings.reference_window_s, 0.8)
+    ref = rolling_quantile(heights, cand / fs_hz, settings.reference_window_s, 0.8)
     keep = heights >= settings.accept_fraction * ref
     return cand[keep].astype(np.int64)
 

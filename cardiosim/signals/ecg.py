@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 from scipy import signal as sps
 
-from .arterial import _fill_missing, _rolling_quantile
+from .arterial import fill_missing, rolling_quantile
 
 __all__ = ["detect_r_peaks"]
 
@@ -36,7 +36,7 @@ def detect_r_peaks(ecg: np.ndarray, fs_hz: float, *, accept_fraction: float = 0.
     -------
     numpy.ndarray of int64
     """
-    x, missing = _fill_missing(np.asarray(ecg, dtype=np.float64))
+    x, missing = fill_missing(np.asarray(ecg, dtype=np.float64))
     hi = min(15.0, 0.45 * fs_hz)
     sos = sps.butter(2, [5.0, hi], btype="band", fs=fs_hz, output="sos")
     bp = sps.sosfiltfilt(sos, x)
@@ -49,7 +49,7 @@ def detect_r_peaks(ecg: np.ndarray, fs_hz: float, *, accept_fraction: float = 0.
     if cand.size == 0:
         return cand.astype(np.int64)
     h = props["peak_heights"]
-    ref = _rolling_quantile(h, cand / fs_hz, 10.0, 0.9)
+    ref = rolling_quantile(h, cand / fs_hz, 10.0, 0.9)
     cand = cand[h >= accept_fraction * ref]
     # The integration peak sits within the QRS; the R-peak is its largest deflection.
     half = int(round(0.1 * fs_hz))

@@ -24,6 +24,7 @@ from typing import NoReturn
 import numpy as np
 import pandas as pd
 
+from ..io import package_version
 from ..units import UnitError, lookup_unit
 from .record import Channel, MonitoringRecord, Numeric, RecordError, si_values
 from .roles import assign_roles, guess_role
@@ -498,7 +499,7 @@ def _place_tables(source: Path, tables: list[_Table]) -> _Parsed:
             "pandas_version": pd.__version__, "files": [t.path.name for t in tables],
             "time_offset_s": start, "gaps": gaps, "warnings": warnings}
     if any(t.path.name.lower().endswith(".parquet") for t in tables):
-        prov["pyarrow_version"] = _version("pyarrow")
+        prov["pyarrow_version"] = package_version("pyarrow")
     return _Parsed(entries=entries, events=ev, provenance=prov)
 
 
@@ -796,7 +797,7 @@ def _read_vital(p: Path) -> _Parsed:
     # dgmt is UTC minus local time in minutes, so the local offset is -dgmt.
     tz = _dt.timezone(_dt.timedelta(minutes=-float(vf.dgmt or 0)))
     prov = {"reader": "cardiosim.signals.readers (VitalDB)", "format": "vital",
-            "vitaldb_version": _version("vitaldb"), "files": [p.name],
+            "vitaldb_version": package_version("vitaldb"), "files": [p.name],
             "file_start_epoch_s": float(vf.dtstart), "record_start_epoch_s": start,
             "warnings": warnings}
     return _Parsed(entries=entries, events=ev, provenance=prov,
@@ -876,13 +877,13 @@ def _build_record(source: Path, parsed: _Parsed, *, roles: Mapping[str, str] | N
         role = assigned[e.name]
         if role in _KPA_LOOKALIKE and not e.declared:
             _check_not_kpa(e, role)
-        values, unit, dim = _si(e.values, e.unit)
+        values, unit, dim = si_values(e.values, e.unit)
         if dim is not None and unit != e.unit:
             conversions[e.name] = f"{e.unit} -> {unit}"
         if e.fs_hz is not None:
             limits = None
             if e.limits is not None:
-                lo, hi = _si(np.asarray(e.limits, dtype=np.float64), e.unit)[0]
+                lo, hi = si_values(np.asarray(e.limits, dtype=np.float64), e.unit)[0]
                 limits = (float(lo), float(hi))
             chans[e.name] = Channel(name=e.name, role=role, values=values, fs_hz=e.fs_hz,
                                     unit=unit, source_unit=e.unit, t0_s=float(e.t0_s),
@@ -959,14 +960,7 @@ def _file_stem(path: Path) -> str:
 
 
 def _dimension(unit: str) -> str | None:
-    return _si(np.zeros(0), unit)[2]
-
-
-def _si(values: np.ndarray, unit: str) -> tuple[np.ndarray, str, str | None]:
-    # si_values reads "" as dimensionless; a missing unit is unknown, not a ratio.
-    if not unit.strip():
-        return np.asarray(values, dtype=np.float64), unit, None
-    return si_values(values, unit)
+    return si_values(np.zeros(0), unit)[2]
 
 
 def _check_not_kpa(e: _Entry, role: str) -> None:
@@ -994,11 +988,4 @@ def _flat_warnings(name: str, values: np.ndarray) -> list[str]:
         return [f"{name}: constant at {finite[0]:g} (lead off or not connected?)"]
     return []
 
-
-def _version(package: str) -> str:
-    from importlib.metadata import PackageNotFoundError, version
-    try:
-        return version(package)
-    except PackageNotFoundError:
-        return "unknown"
 

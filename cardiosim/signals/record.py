@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import CardiosimError
-from ..units import UnitError, lookup_unit
+from ..units import SI_UNITS, UnitError, lookup_unit
 
 __all__ = ["RecordError", "Channel", "Numeric", "MonitoringRecord", "si_values"]
 
@@ -58,19 +58,17 @@ def si_values(values: np.ndarray, unit: str) -> tuple[np.ndarray, str, str | Non
     si_unit : str
         The unit of the returned values ("Pa", "V", ...) or the recorded unit.
     dimension : str or None
-        The physical dimension, or None when the unit is unknown.
+        The physical dimension, or None when the unit is unknown or missing
+        (an empty unit is not a ratio: the file simply does not say).
     """
     values = np.asarray(values, dtype=np.float64)
+    if not isinstance(unit, str) or not unit.strip():
+        return values, unit, None
     try:
         factor, dimension = lookup_unit(unit)
     except (UnitError, TypeError):
         return values, unit, None
-    si = {"pressure": "Pa", "volume": "m^3", "flow": "m^3/s", "frequency": "Hz",
-          "time": "s", "electric potential": "V", "resistance": "Pa*s/m^3",
-          "dimensionless": "1", "length": "m", "compliance": "m^3/Pa"}.get(dimension)
-    if si is None:
-        return values, unit, None
-    return values * factor, si, dimension
+    return values * factor, SI_UNITS[dimension], dimension
 
 
 @dataclass(frozen=True)
