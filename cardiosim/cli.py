@@ -52,19 +52,72 @@ def cmd_simulate(args) -> int:
     return 0
 
 
-def cmd_demo(args) -> int:
-    from . import report
-    from .models import SphereModel
+def _calibration_settings(args):
+    from .assimilation import CalibrationSettings
 
-    print("cardiosim demo: the baseline heart of Caruel et al. 2014 (0D sphere, BCS contraction,")
-    print("two-stage Windkessel), 75 bpm, run until the beat is periodic.")
-    model = SphereModel(dt=1e-3)
-    res = model.simulate(hr=75, until_periodic=True, tol=1e-6, max_beats=100, progress=args.progress)
-    paths = report.write_simulation(res, args.out, command="cardiosim demo")
-    print(f"periodic after {res.meta['periodic_after_beats']} beats; last beat:")
-    print("\n".join(report.summary_lines(res.last_beat())))
-    print(f"report written to {Path(args.out).resolve()}/ ({', '.join(p.name for p in paths.values())})")
+    kw = {"method": args.method, "seed": args.seed}
+    if args.estimate:
+        kw["estimate"] = tuple(s.strip() for s in args.estimate.split(",") if s.strip())
+    if args.sigma_mmhg is not None:
+        kw["sigma_mmhg"] = args.sigma_mmhg
+    if args.drift is not None:
+        kw["drift_log2_per_beat"] = args.drift
+    return CalibrationSettings(**kw)
+
+
+def _run_calibration(record, args, command: str, extra=None) -> int:
+    from .assimilation import calibrate
+
+    cal = calibrate(record, _calibration_settings(args), progress=not args.quiet)
+    print(cal.summary_text())
+    cal.write(args.out, command=command)
+    if extra is not None:
+        extra(cal, Path(args.out))
+    print(f"report written to {Path(args.out).resolve()}/ (calibration.csv, run.json, trends.png, overlay.png"
+          + (", truth.csv, truth_vs_estimate.csv)" if extra is not None else ")"))
     return 0
+
+
+def cmd_calibrate(args) -> int:
+    from .signals import read_record
+
+    record = read_record(args.record, roles=_parse_roles(args.role))
+    command = "cardiosim " + " ".join(shlex.quote(a) for a in sys.argv[1:])
+    return _run_calibration(record, args, command)
+
+
+def cmd_demo(args) -> int:
+    import numpy as np
+    import pandas as pd
+
+    from . import io, synthetic
+
+    if args.record:
+        return cmd_calibrate(args)
+    print("cardiosim demo: a synthetic patient under anaesthesia made by cardiosim's own 0D heart")
+    print("(10 min at 125 Hz: baseline, hypotension from vasodilation and depressed contractility at")
+    print("~3 min, vasopressor response at ~6 min; 1 mmHg noise, a flush, a gap and a zeroing),")
+    print("calibrated and tracked beat by beat from its arterial pressure alone.")
+    record, truth = synthetic.patient(seed=args.seed)
+
+    def compare(cal, out):
+        io.write_csv(out / "truth.csv", truth)
+        b = cal.beats
+        rows = []
+        for t_min in (2.0, 5.0, 9.5):
+            k = int(np.searchsorted(b["t_s"], t_min * 60))
+            j = int(np.searchsorted(truth["t_s"], t_min * 60))
+            rows.append({"t_min": t_min, "sigma0_kPa_true": truth["sigma0_kPa"][j],
+                         "sigma0_kPa_est": b["sigma0"][k] if "sigma0" in b else np.nan,
+                         "Rd_true": truth["Rd_mmHg_s_per_mL"][j], "Rd_est": b["Rd"][k] if "Rd" in b else np.nan,
+                         "SV_mL_true": truth["SV_mL"][j], "SV_mL_est": b["SV_mL"][k],
+                         "MAP_mmHg_true": truth["MAP_mmHg"][j], "MAP_mmHg_model": b["model_MAP_mmHg"][k]})
+        tab = pd.DataFrame(rows)
+        io.write_csv(out / "truth_vs_estimate.csv", tab)
+        print("truth vs estimate (baseline, hypotension, after vasopressor):")
+        print(tab.to_string(index=False, float_format=lambda v: f"{v:.3g}"))
+
+    return _run_calibration(record, args, "cardiosim demo", extra=compare)
 
 
 def _parse_roles(items: list[str] | None) -> dict:
@@ -125,11 +178,33 @@ def make_parser() -> argparse.ArgumentParser:
                      help="name the channel of a role, e.g. ABP=ART2")
     ins.set_defaults(func=cmd_inspect)
 
-    demo = sub.add_parser("demo", help="the main job on an embedded default: writes ./cardiosim-demo/")
-    demo.add_argument("--out", default="cardiosim-demo", help="output folder (default ./cardiosim-demo)")
-    demo.add_argument("--progress", action="store_true", help="show a progress bar")
+    cal = sub.add_parser("calibrate", help="calibrate and track the heart model on a record's arterial pressure")
+    cal.add_argument("record", help="WFDB record (stem or .hea), CSV/Parquet file or folder, .vital file")
+    _calibration_arguments(cal, "cardiosim-calibration")
+    cal.add_argument("--role", nargs="+", action="extend", metavar="ROLE=CHANNEL",
+                     help="name the channel of a role, e.g. ABP=ART2")
+    cal.set_defaults(func=cmd_calibrate)
+
+    demo = sub.add_parser("demo", help="the main job on an embedded synthetic patient (or RECORD): "
+                                       "writes ./cardiosim-demo/")
+    demo.add_argument("record", nargs="?", help="optional record to calibrate instead of the synthetic patient")
+    _calibration_arguments(demo, "cardiosim-demo")
+    demo.add_argument("--role", nargs="+", action="extend", metavar="ROLE=CHANNEL", help=argparse.SUPPRESS)
     demo.set_defaults(func=cmd_demo)
     return parser
+
+
+def _calibration_arguments(p, default_out: str) -> None:
+    p.add_argument("--out", default=default_out, help=f"output folder (default ./{default_out})")
+    p.add_argument("--method", choices=["roukf", "ukf", "enkf", "lsq"], default="roukf",
+                   help="estimator (default roukf: reduced-order UKF)")
+    p.add_argument("--estimate", metavar="NAMES",
+                   help="parameters to estimate, e.g. sigma0,Rd,Cp (default: chosen by identifiability)")
+    p.add_argument("--sigma-mmhg", type=float, dest="sigma_mmhg",
+                   help="observation error [mmHg] (default: estimated from the first fit)")
+    p.add_argument("--drift", type=float, help="parameter drift, log2 per beat (default 0.01)")
+    p.add_argument("--seed", type=int, default=0, help="seed (EnKF ensemble; synthetic patient)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
 def _version() -> str:

@@ -16,7 +16,7 @@ from .models.sphere import SphereModel, SphereParameters
 from .signals.record import Channel, MonitoringRecord
 from .units import MMHG
 
-__all__ = ["arterial_pressure", "synthetic_record"]
+__all__ = ["arterial_pressure", "synthetic_record", "patient", "PATIENT_STORY"]
 
 
 def arterial_pressure(duration_s: float = 120.0, hr_bpm: float = 70.0, fs_hz: float = 125.0,
@@ -59,9 +59,88 @@ def arterial_pressure(duration_s: float = 120.0, hr_bpm: float = 70.0, fs_hz: fl
 
 
 def synthetic_record(p_pa: np.ndarray, fs_hz: float, name: str = "synthetic",
-                     limits_pa: tuple[float, float] | None = None) -> MonitoringRecord:
+                     limits_pa: tuple[float, float] | None = None,
+                     provenance: dict | None = None) -> MonitoringRecord:
     """Wrap a pressure array [Pa] as a one-channel record (role ABP)."""
     ch = Channel(name="ABP", role="ABP", values=p_pa, fs_hz=fs_hz, unit="Pa",
                  source_unit="mmHg", limits=limits_pa)
     return MonitoringRecord(source=name, channels={"ABP": ch},
-                            provenance={"reader": "cardiosim.synthetic"})
+                            provenance={"reader": "cardiosim.synthetic", **(provenance or {})})
+
+
+#: the demo patient's story: (time [s], contractility factor, distal resistance factor)
+#: baseline, induction hypotension (vasodilation and depressed contractility), vasopressor
+PATIENT_STORY = ((0.0, 1.0, 1.0), (150.0, 1.0, 1.0), (200.0, 0.7, 0.6), (330.0, 0.7, 0.6),
+                 (380.0, 0.85, 1.1), (600.0, 0.85, 1.1))
+
+
+def patient(duration_s: float = 600.0, hr_bpm: float = 72.0, fs_hz: float = 125.0,
+            rr_sd_s: float = 0.015, noise_mmhg: float = 1.0, line=(6.0, 0.3), artefacts: bool = True,
+            seed: int = 7, story=PATIENT_STORY, model: SphereModel | None = None):
+    """A deterministic synthetic patient under anaesthesia, made by the package's own model.
+
+    Contractility (sigma0) and distal resistance (Rd) follow ``story`` (factors of the
+    Caruel baseline, linear between the given times): baseline, a hypotension episode from
+    vasodilation and depressed contractility, then a vasopressor (norepinephrine-like)
+    response. The arterial pressure is seen through a measuring-site line (natural
+    frequency [Hz], damping), sampled at ``fs_hz`` with seeded noise, and, with
+    ``artefacts``, a flush at 100 s, a 3 s gap at 260 s and a zeroing at 450 s.
+
+    Returns (record, truth) where truth is a DataFrame per beat: t_s, rr_s, sigma0_kPa,
+    Rd_mmHg_s_per_mL, SBP/DBP/MAP_mmHg, SV_mL, CO_L_min.
+    """
+    import pandas as pd
+    from scipy.signal import bilinear, lfilter
+
+    from .signals import inject
+    from .units import convert
+
+    rng = np.random.default_rng(seed)
+    base = model or SphereModel(SphereParameters.caruel2014(), Circulation.caruel2014())
+    period = 60.0 / hr_bpm
+    n = int(np.ceil(duration_s / period)) + 3
+    rr = np.clip(period + rr_sd_s * rng.standard_normal(n), 0.6 * period, 1.4 * period)
+    st_t = np.array([s[0] for s in story])
+    warm = base.simulate(hr=hr_bpm, until_periodic=True, max_beats=60)
+    state = warm.final_state.copy()
+    t_parts, p_parts, rows = [], [], []
+    t0 = 0.0
+    s0 = base.params.sigma0
+    rd0 = base.circulation.afterload.Rd
+    for T in rr:
+        fs_ = float(np.interp(t0, st_t, [s[1] for s in story]))
+        fr_ = float(np.interp(t0, st_t, [s[2] for s in story]))
+        m = base.with_values({"sigma0": s0 * fs_, "Rd": rd0 * fr_})
+        res = m.simulate(rr=[T], state=state)
+        state = res.final_state.copy()
+        ts = res.timeseries
+        h = T / len(ts)
+        t_parts.append(t0 + ts["t_mid_s"].to_numpy() - (ts["t_s"].iloc[0] - h))
+        p_parts.append(ts["P_ar_mmHg"].to_numpy() * MMHG)
+        bi = res.beat_indicators(0)
+        rows.append({"t_s": t0, "rr_s": T, "sigma0_kPa": s0 * fs_ / 1e3,
+                     "Rd_mmHg_s_per_mL": convert(rd0 * fr_, "Pa*s/m^3", "mmHg*s/mL"),
+                     "SBP_aortic_mmHg": bi["SBP_mmHg"], "DBP_aortic_mmHg": bi["DBP_mmHg"],
+                     "MAP_mmHg": bi["MAP_mmHg"], "SV_mL": bi["SV_mL"], "CO_L_min": bi["CO_L_min"]})
+        t0 += T
+        if t0 > duration_s + period:
+            break
+    t_model = np.concatenate(t_parts)
+    p_model = np.concatenate(p_parts)
+    if line is not None:
+        # the model's arterial pressure seen at the measuring site (same law as the observer)
+        wn = 2 * np.pi * line[0]
+        h = float(np.median(np.diff(t_model)))
+        b, a = bilinear([wn * wn], [1.0, 2 * line[1] * wn, wn * wn], fs=1.0 / h)
+        p_model = lfilter(b, a, p_model - p_model[0]) + p_model[0]
+    t = np.arange(int(round(duration_s * fs_hz))) / fs_hz
+    p = np.interp(t, t_model, p_model) + noise_mmhg * MMHG * rng.standard_normal(t.size)
+    if artefacts:
+        p = inject.flush(p, fs_hz, 100.0, 2.0, seed=seed)
+        p = inject.gap(p, fs_hz, 260.0, 3.0)
+        p = inject.zeroing(p, fs_hz, 450.0, 5.0, seed=seed)
+    truth = pd.DataFrame(rows)
+    truth = truth[truth["t_s"] < duration_s].reset_index(drop=True)
+    rec = synthetic_record(p, fs_hz, name="synthetic-patient", provenance={"seed": seed, "story": [list(s) for s in story], "line": list(line) if line else None,
+                           "noise_mmhg": noise_mmhg, "hr_bpm": hr_bpm, "rr_sd_s": rr_sd_s})
+    return rec, truth

@@ -52,6 +52,14 @@ U = ((0.1, 0.27, 0.32, 0.34, 0.46, 0.59, 0.6), (-3.2, 35.0, 35.0, 0.0, -12.0, -1
 
 _LAWS = ("bcs", "simplified")
 
+#: where each numeric parameter sits in the packed array of the kernels
+PACK_INDEX = {"R0": K.S_R0, "d0": K.S_D0, "rho": K.S_RHO, "C0": K.S_C0, "C1": K.S_C1,
+              "C2": K.S_C2, "C3": K.S_C3, "eta": K.S_ETA, "Es": K.S_ES, "mu": K.S_MU,
+              "alpha": K.S_ALPHA, "alpha_r": K.S_ALPHA_R, "k0": K.S_K0, "sigma0": K.S_SIGMA0,
+              "sigma_max": K.S_SIGMA_MAX, "alpha_max": K.S_ALPHA_MAX, "alpha_min": K.S_ALPHA_MIN,
+              "t_sys": K.S_TSYS, "t_dia": K.S_TDIA, "gamma": K.S_GAMMA, "T_ref": K.S_TREF,
+              "time_scaling": K.S_TSCALE_EXP, "theta": K.S_THETA}
+
 
 def _table(values, name) -> tuple:
     xs, ys = (tuple(float(v) for v in a) for a in values)
@@ -134,14 +142,7 @@ class SphereParameters:
 
     def pack(self) -> np.ndarray:
         sp = np.zeros(K.N_SPHERE)
-        for name, idx in (("R0", K.S_R0), ("d0", K.S_D0), ("rho", K.S_RHO), ("C0", K.S_C0),
-                          ("C1", K.S_C1), ("C2", K.S_C2), ("C3", K.S_C3), ("eta", K.S_ETA),
-                          ("Es", K.S_ES), ("mu", K.S_MU), ("alpha", K.S_ALPHA),
-                          ("alpha_r", K.S_ALPHA_R), ("k0", K.S_K0), ("sigma0", K.S_SIGMA0),
-                          ("sigma_max", K.S_SIGMA_MAX), ("alpha_max", K.S_ALPHA_MAX),
-                          ("alpha_min", K.S_ALPHA_MIN), ("t_sys", K.S_TSYS), ("t_dia", K.S_TDIA),
-                          ("gamma", K.S_GAMMA), ("T_ref", K.S_TREF), ("time_scaling", K.S_TSCALE_EXP),
-                          ("theta", K.S_THETA)):
+        for name, idx in PACK_INDEX.items():
             sp[idx] = getattr(self, name)
         sp[K.S_LAW] = float(_LAWS.index(self.active_law))
         return sp

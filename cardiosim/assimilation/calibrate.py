@@ -1,0 +1,418 @@
+"""From a monitoring record to a calibrated, tracked patient model.
+
+Pipeline (one way): record -> arterial analysis (beats, flags) -> observations (clean beats
+at fixed phases, RR) -> parameters to estimate (identifiability at the baseline) -> batch
+least squares on the first minute (start point, lag, observation error) -> sequential
+filter over every beat -> per-beat parameters with sd, model vs measured pressure, derived
+indicators.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+import pandas as pd
+
+from ..errors import ParameterError
+from ..models.sphere import SphereModel
+from ..units import MMHG, convert
+from . import kernels as AK
+from .filters import FILTERS, Track, run_filter
+from .identifiability import CANDIDATES, Identifiability, analyse
+from .lsq import LsqResult, fit_periodic
+from .observations import BeatObservations, ObservationError, from_record, require_observed
+from .operator import DEFAULT_CORRECTED, BeatOperator
+from .parameters import ParameterSet, apply, clinical_unit, to_clinical
+
+METHODS = ("roukf", "ukf", "enkf", "lsq")
+
+
+@dataclass(frozen=True)
+class CalibrationSettings:
+    """Choices of a calibration (all have defaults; units in the names).
+
+    ``estimate`` None lets the identifiability analysis choose the parameters;
+    ``sigma_mmhg`` None estimates the observation error from the first-fit residuals.
+    """
+
+    method: str = "roukf"
+    estimate: tuple | None = None
+    n_obs: int = 32
+    sigma_mmhg: float | None = None
+    prior_sd_log2: float = 0.25
+    drift_log2_per_beat: float = 0.01
+    fit_beats: int = 60
+    burn_in_beats: int = 20
+    min_observed: int = 20
+    members: int = 32
+    seed: int = 0
+    corrected: tuple = DEFAULT_CORRECTED
+    dt_s: float = 1e-3
+    line: bool = True
+
+    def __post_init__(self):
+        if self.method not in METHODS:
+            raise ParameterError(f"method must be one of {METHODS}, got {self.method!r}")
+        for name in ("prior_sd_log2",):
+            v = getattr(self, name)
+            if not (math.isfinite(v) and v > 0):
+                raise ParameterError(f"{name} must be > 0, got {v!r}")
+        if not (math.isfinite(self.drift_log2_per_beat) and self.drift_log2_per_beat >= 0):
+            raise ParameterError(f"drift_log2_per_beat must be >= 0, got {self.drift_log2_per_beat!r}")
+        if self.sigma_mmhg is not None and not (math.isfinite(self.sigma_mmhg) and self.sigma_mmhg > 0):
+            raise ParameterError(f"sigma_mmhg must be > 0 mmHg, got {self.sigma_mmhg!r}")
+        if self.fit_beats < 5:
+            raise ParameterError(f"fit_beats must be >= 5, got {self.fit_beats}")
+
+
+@dataclass
+class Calibration:
+    """Result of :func:`calibrate`: per-beat table, first fit, filter track, provenance."""
+
+    source: str
+    settings: CalibrationSettings
+    parameters: ParameterSet
+    observations: BeatObservations
+    lsq: LsqResult
+    track: Track | None
+    identifiability: Identifiability | None
+    sigma_pa: float
+    espvr: dict
+    beats: pd.DataFrame
+    analysis: Any = None
+    warnings: list = field(default_factory=list)
+    model: SphereModel | None = None
+    line: tuple | None = None
+
+    # -- figures the user reads ---------------------------------------------------------
+    def rmse_mmhg(self) -> dict:
+        """Per-beat RMSE model vs measured on observed beats after burn-in (mmHg)."""
+        b = self.beats
+        sel = b["observed"] & (b["beat"] >= self.settings.burn_in_beats)
+        r = b.loc[sel, "rmse_mmHg"].to_numpy()
+        if r.size == 0:
+            return {"beats": 0, "median": float("nan"), "mean": float("nan"), "p95": float("nan")}
+        return {"beats": int(r.size), "median": float(np.median(r)), "mean": float(np.mean(r)),
+                "p95": float(np.percentile(r, 95))}
+
+    def final(self) -> dict[str, dict]:
+        """Last estimate of each parameter: value, sd, 95 % band (clinical units)."""
+        last = self.beats.iloc[-1]
+        out = {}
+        for n in self.parameters.names:
+            u = clinical_unit(n)
+            out[n] = {"unit": u, "value": float(last[f"{n}"]), "sd": float(last[f"{n}_sd"]),
+                      "lo95": float(last[f"{n}_lo"]), "hi95": float(last[f"{n}_hi"])}
+        return out
+
+    def skipped(self) -> pd.DataFrame:
+        return self.observations.skipped()
+
+    def summary_text(self) -> str:
+        obs = self.observations
+        lines = [f"calibration of {self.source}: method {self.settings.method}, "
+                 f"{obs.n} beats ({int(obs.observed.sum())} observed, {obs.n - int(obs.observed.sum())} skipped)"]
+        sk = self.skipped()
+        for r in sk.itertuples():
+            lines.append(f"  skipped {r.beats:5d}  {r.reason}")
+        if self.line is not None:
+            lines.append(f"measuring-site line: {self.line[0]:.2f} Hz, damping {self.line[1]:.2f}")
+        lines.append(f"observation error {self.sigma_pa / MMHG:.2f} mmHg per point; lag {obs.lag_s * 1e3:.0f} ms; "
+                     f"first fit RMSE {self.lsq.rmse_pa / MMHG:.2f} mmHg on the mean beat")
+        r = self.rmse_mmhg()
+        lines.append(f"per-beat RMSE model vs measured after {self.settings.burn_in_beats} beats: "
+                     f"median {r['median']:.2f}, mean {r['mean']:.2f}, p95 {r['p95']:.2f} mmHg ({r['beats']} beats)")
+        lines.append("estimates at the last beat (95 % band):")
+        for n, v in self.final().items():
+            lines.append(f"  {n:8s} {v['value']:10.4g} {v['unit']:10s} [{v['lo95']:.4g} - {v['hi95']:.4g}]")
+        b = self.beats
+        for col, unit in (("SV_mL", "mL"), ("CO_L_min", "L/min"), ("EF", ""), ("Ea_Ees", "")):
+            if col in b:
+                lines.append(f"  {col:8s} median {np.nanmedian(b[col]):.3g} {unit}")
+        for w in self.warnings:
+            lines.append(f"warning: {w}")
+        return "\n".join(lines)
+
+    def describe(self) -> dict:
+        return {
+            "source": self.source,
+            "settings": dataclasses.asdict(self.settings),
+            "parameters": self.parameters.describe(),
+            "observation_error_mmHg": self.sigma_pa / MMHG,
+            "lag_s": self.observations.lag_s,
+            "first_fit": {"method": "bounded least squares on the periodic beat",
+                          "rmse_mmHg": self.lsq.rmse_pa / MMHG, "nfev": self.lsq.nfev,
+                          "success": self.lsq.success, "message": self.lsq.message,
+                          "estimate": self.parameters.clinical(self.parameters.theta(self.lsq.omega))},
+            "identifiability": None if self.identifiability is None else {
+                "selected": list(self.identifiability.selected),
+                "collinearity_index": self.identifiability.collinearity,
+                "table": self.identifiability.table.to_dict(orient="records")},
+            "espvr": self.espvr,
+            "measuring_site_line": None if self.line is None else {
+                "natural_frequency_Hz": self.line[0], "damping_ratio": self.line[1],
+                "meaning": "second-order transfer from the model's arterial pressure to the "
+                           "measured one, fitted in the first fit and then held"},
+            "skipped": self.skipped().to_dict(orient="records"),
+            "rmse_mmHg": self.rmse_mmhg(),
+            "final": self.final(),
+            "warnings": self.warnings,
+            "model": None if self.model is None else self.model.describe(),
+        }
+
+    def write(self, out_dir, command: str = "cardiosim calibrate") -> dict:
+        """Write calibration.csv, run.json, trends.png and overlay.png atomically."""
+        from .. import io
+        from . import figures
+
+        out = Path(out_dir)
+        out.mkdir(parents=True, exist_ok=True)
+        io.write_csv(out / "calibration.csv", self.beats)
+        meta = io.provenance(command, self.describe(), seed=self.settings.seed)
+        io.write_json(out / "run.json", meta)
+        io.write_figure(out / "trends.png", figures.trends(self))
+        io.write_figure(out / "overlay.png", figures.overlay(self))
+        return meta
+
+
+# ---------------------------------------------------------------------------------------
+def calibrate(record, settings: CalibrationSettings | None = None, *, model: SphereModel | None = None,
+              analysis=None, progress: bool | Callable[[int], None] = False, **overrides) -> Calibration:
+    """Calibrate and track the 0D model on a record's arterial pressure.
+
+    Parameters
+    ----------
+    record : MonitoringRecord or path
+        A record with an arterial-pressure channel (see :func:`cardiosim.signals.read_record`).
+    settings : CalibrationSettings, optional
+        Overridden by keyword arguments of the same names (``method="ukf"``, ...).
+    model : SphereModel, optional
+        Baseline model and prior mean (default: Caruel 2014).
+    analysis : ArterialAnalysis, optional
+        Reuse an analysis of the record.
+    progress : bool or callable
+        Show a tqdm bar, or call ``progress(beats_done)``.
+    """
+    from ..signals import analyse_arterial, read_record
+
+    settings = dataclasses.replace(settings or CalibrationSettings(), **overrides)
+    if isinstance(settings.estimate, str):
+        settings = dataclasses.replace(settings, estimate=tuple(
+            s.strip() for s in settings.estimate.split(",") if s.strip()))
+    if not hasattr(record, "channels"):
+        record = read_record(record)
+    analysis = analysis or analyse_arterial(record)
+    model = model or SphereModel()
+    model = dataclasses.replace(model, dt=settings.dt_s)
+    clean = analysis.clean
+    if len(clean) < settings.min_observed:
+        raise ObservationError(
+            f"{record.source}: {len(clean)} clean arterial beats of {len(analysis.beats)} "
+            f"(need >= {settings.min_observed}); flags: "
+            + "; ".join(f"{r.flag}: {r.beats}" for r in analysis.exclusions().itertuples()
+                        if getattr(r, "flag", "") != "clean")
+            + ". Inspect the line with `cardiosim inspect`.")
+    T_med = float(np.median(clean["rr_s"]))
+    # 1. which parameters
+    ident = None
+    if settings.estimate is None:
+        ident = analyse(model, CANDIDATES, T=T_med, n_obs=settings.n_obs)
+        names = ident.selected
+    else:
+        names = settings.estimate
+    names = [n for n in names if not n.startswith("line_")]
+    ps = ParameterSet.build(model, names, prior_sd=settings.prior_sd_log2,
+                            drift=settings.drift_log2_per_beat)
+    # 2. first fit on the ensemble-averaged beat, with the lag and the measuring-site line
+    fit_names = names + (["line_hz", "line_zeta"] if settings.line else [])
+    ps_fit = ParameterSet.build(model, fit_names, prior_sd=max(settings.prior_sd_log2, 1.0))
+    op_fit = BeatOperator(model, ps_fit, n_obs=settings.n_obs)
+    lag0 = model_foot_s(BeatOperator(model, ps, n_obs=settings.n_obs), T_med)
+    target = EnsembleBeat(record, analysis, T_med, op_fit.phases, settings.fit_beats)
+    res_fit = fit_periodic(op_fit, T_med, target, sd_mean_pa=max(target.sd_mean_pa, 0.1 * MMHG),
+                           lag0=lag0, fit_lag=True)
+    line = None
+    if settings.line:
+        th = ps_fit.theta(res_fit.omega)
+        line = (float(th[-2]), float(th[-1]))
+    p = ps.p
+    res = dataclasses.replace(res_fit, omega=res_fit.omega[:p], cov=res_fit.cov[:p, :p])
+    op = BeatOperator(model, ps, n_obs=settings.n_obs, line=line)
+    # 3. observations with the fitted lag, and their error
+    obs = from_record(record, analysis, n_obs=settings.n_obs, lag_s=res.lag_s)
+    require_observed(obs, settings.min_observed)
+    if settings.sigma_mmhg is not None:
+        sigma = settings.sigma_mmhg * MMHG
+    else:
+        idx = np.flatnonzero(obs.observed)[:settings.fit_beats]
+        resid = obs.z_pa[idx] - res.z_model[None, :]
+        sigma = max(float(np.sqrt(np.mean(resid ** 2))), obs.noise_pa if math.isfinite(obs.noise_pa) else 0.0,
+                    0.5 * MMHG)
+    espvr = espvr_at(op, res.omega, T_med, res.x_periodic)
+    # 4. the filter
+    x0 = res.x_periodic
+    ps_f = ps
+    cal_warn: list[str] = []
+    bar = None
+    cb = progress if callable(progress) else None
+    if progress is True:
+        from tqdm.auto import tqdm
+        bar = tqdm(total=obs.n, unit="beat", desc=f"{settings.method} {Path(str(record.source)).name}")
+        cb = lambda k, _b=bar: _b.update(k - _b.n)  # noqa: E731
+    track = None
+    try:
+        if settings.method == "lsq":
+            track = _lsq_track(op, res, obs)
+        else:
+            cls = FILTERS[settings.method]
+            kw = {"members": settings.members} if settings.method == "enkf" else {}
+            flt = cls(op, x0, res.omega, np.diag(ps_f.prior_sd ** 2), sigma,
+                      corrected=settings.corrected, seed=settings.seed, **kw)
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                track = run_filter(flt, obs.rr_s, obs.z_pa, obs.observed, progress=cb)
+            cal_warn += [str(w.message) for w in caught]
+    finally:
+        if bar is not None:
+            bar.close()
+    if np.any(track.clipped):
+        cal_warn.append(f"a parameter reached its bound on {int(track.clipped.sum())} beats; the "
+                        f"estimate there is the bound (widen the bounds if this is physiological)")
+    beats = beat_table(ps, obs, track, analysis, espvr)
+    cal = Calibration(str(record.source), settings, ps, obs, res, track, ident, sigma, espvr, beats,
+                      analysis, cal_warn, model, line)
+    return cal
+
+
+class EnsembleBeat:
+    """Mean measured beat at the observation phases, as a function of the lag [s].
+
+    Clean beats of the first ``count`` whose RR is within 10 % of the median are averaged
+    on a common time axis relative to their foot.
+    """
+
+    def __init__(self, record, analysis, T: float, phases: np.ndarray, count: int = 60):
+        ch = record.channel(analysis.channel)
+        b = analysis.clean
+        b = b[np.abs(b["rr_s"] - T) < 0.1 * T].head(count)
+        if len(b) < 3:
+            b = analysis.clean.head(count)
+        fs = ch.fs_hz
+        self.grid = np.arange(-0.6, T + 1e-9, 1.0 / fs)
+        v = np.asarray(ch.values, float)
+        rows = []
+        for t0 in np.where(np.isfinite(b["foot_s"]), b["foot_s"], b["onset_s"]):
+            pos = (t0 + self.grid - ch.t0_s) * fs
+            if pos[0] < 0 or pos[-1] + 1 >= v.size:
+                continue
+            i0 = np.floor(pos).astype(int)
+            w = pos - i0
+            seg = (1 - w) * v[i0] + w * v[i0 + 1]
+            if np.all(np.isfinite(seg)):
+                rows.append(seg)
+        if not rows:
+            raise ObservationError(f"{record.source}: no clean beat to average for the first fit")
+        R = np.array(rows)
+        self.mean = R.mean(axis=0)
+        self.n = len(rows)
+        self.sd_mean_pa = float(np.sqrt(np.mean(R.var(axis=0)) / self.n))
+        self.T = T
+        self.phases = phases
+
+    def __call__(self, lag: float) -> np.ndarray:
+        return np.interp(-lag + self.phases * self.T, self.grid, self.mean)
+
+
+def model_foot_s(op: BeatOperator, T: float) -> float:
+    """Time from activation to the arterial pressure minimum in the periodic baseline beat."""
+    fine = BeatOperator(op.model, op.parameters, n_obs=400)
+    _, Z, _ = fine.periodic(np.zeros((1, op.parameters.p)), T, beats=40)
+    z = Z[0]
+    k = int(np.argmax(z))
+    return float(fine.phases[int(np.argmin(z[: k + 1]))] * T)
+
+
+def espvr_at(op: BeatOperator, omega: np.ndarray, T: float, x0: np.ndarray) -> dict:
+    """End-systolic elastance and dead volume from two preloads (+-20 % filling pressure)."""
+    model = apply(op.model, op.parameters.names, op.parameters.theta(omega))
+    pts = []
+    for f in (0.8, 1.2):
+        m = model.with_values({"P_at": model.circulation.preload.pressure * f})
+        o = BeatOperator(m, ParameterSet.build(m, ["sigma0"]), n_obs=8)
+        _, _, S = o.periodic(np.zeros((1, 1)), T, beats=40)
+        pts.append((S[0, AK.B_VMIN], S[0, AK.B_PES]))
+    (v1, p1), (v2, p2) = pts
+    ees = (p2 - p1) / (v2 - v1) if v2 != v1 else float("nan")
+    vd = v1 - p1 / ees if ees and math.isfinite(ees) else float("nan")
+    return {"Ees_mmHg_per_mL": ees / MMHG * 1e-6, "V_d_mL": vd * 1e6,
+            "method": "two periodic beats at 0.8 and 1.2 x the fitted filling pressure"}
+
+
+def _lsq_track(op: BeatOperator, res: LsqResult, obs: BeatObservations) -> Track:
+    """The batch fit as a constant 'track': the fitted model run over the recorded RR."""
+    n = obs.n
+    X = res.x_periodic[None, :].copy()
+    Z = np.full((n, op.n_obs), np.nan)
+    S = np.full((n, AK.N_SUMMARY), np.nan)
+    xs = np.full((n, X.shape[1]), np.nan)
+    arrays = op.member_arrays(res.omega[None])
+    for k in range(n):
+        z, s = op.forecast(X, res.omega[None], obs.rr_s[k], arrays=arrays)
+        Z[k], S[k], xs[k] = z[0], s[0], X[0]
+    nis = np.full(n, np.nan)
+    return Track("lsq", op.parameters.names, np.repeat(res.omega[None], n, 0),
+                 np.repeat(res.cov[None], n, 0), Z, nis, S, xs, np.zeros(n, bool))
+
+
+def beat_table(ps: ParameterSet, obs: BeatObservations, tr: Track, analysis, espvr: dict) -> pd.DataFrame:
+    """Per-beat parameters (clinical units, sd, 95 % band), pressures and indicators."""
+    n = tr.n
+    d: dict[str, Any] = {"beat": np.arange(n), "t_s": obs.t_s[:n] + obs.lag_s, "rr_s": obs.rr_s[:n],
+                         "observed": obs.observed[:n], "reason": obs.reason[:n]}
+    theta = ps.theta(tr.omega)
+    sd = tr.sd
+    for i, name in enumerate(ps.names):
+        d[name] = to_clinical(name, theta[:, i])
+        d[f"{name}_sd"] = d[name] * math.log(2) * sd[:, i]
+        d[f"{name}_lo"] = to_clinical(name, ps.theta0[i] * np.exp2(tr.omega[:, i] - 1.96 * sd[:, i]))
+        d[f"{name}_hi"] = to_clinical(name, ps.theta0[i] * np.exp2(tr.omega[:, i] + 1.96 * sd[:, i]))
+    S = tr.summary
+    edv, esv = S[:, AK.B_VMAX], S[:, AK.B_VMIN]
+    sv = edv - esv
+    d["EDV_mL"], d["ESV_mL"], d["SV_mL"] = edv * 1e6, esv * 1e6, sv * 1e6
+    d["EF"] = sv / edv
+    d["CO_L_min"] = convert(sv / obs.rr_s[:n], "m^3/s", "L/min")
+    d["stroke_work_J"] = S[:, AK.B_WORK]
+    pes = S[:, AK.B_PES]
+    d["Pes_mmHg"] = pes / MMHG
+    d["Ea_mmHg_per_mL"] = pes / MMHG / (sv * 1e6)
+    vd = espvr.get("V_d_mL", float("nan")) * 1e-6
+    ees = pes / (esv - vd)
+    d["Ees_mmHg_per_mL"] = ees / MMHG * 1e-6
+    d["Ea_Ees"] = d["Ea_mmHg_per_mL"] / d["Ees_mmHg_per_mL"]
+    pe = 0.5 * pes * (esv - vd)
+    d["efficiency"] = S[:, AK.B_WORK] / (S[:, AK.B_WORK] + pe)
+    d["dPdt_max_mmHg_s"] = S[:, AK.B_DPDT] / MMHG
+    d["model_SBP_mmHg"] = S[:, AK.B_PMAX] / MMHG
+    d["model_DBP_mmHg"] = S[:, AK.B_PMIN] / MMHG
+    d["model_MAP_mmHg"] = S[:, AK.B_PMEAN] / MMHG
+    z = obs.z_pa[:n]
+    res = z - tr.z_pred
+    with np.errstate(invalid="ignore"):
+        d["rmse_mmHg"] = np.where(obs.observed[:n], np.sqrt(np.mean(res ** 2, axis=1)) / MMHG, np.nan)
+    d["nis"] = tr.nis
+    meas = {c: np.full(n, np.nan) for c in ("sbp_mmHg", "dbp_mmHg", "map_mmHg")}
+    if analysis is not None:
+        rows = obs.beat_index[:n]
+        ok = rows >= 0
+        for c in meas:
+            meas[c][ok] = analysis.beats[c].to_numpy()[rows[ok]]
+    d["SBP_mmHg"], d["DBP_mmHg"], d["MAP_mmHg"] = meas["sbp_mmHg"], meas["dbp_mmHg"], meas["map_mmHg"]
+    d["at_bound"] = tr.clipped
+    return pd.DataFrame(d)
