@@ -86,6 +86,28 @@ def cmd_calibrate(args) -> int:
     return _run_calibration(record, args, command)
 
 
+def cmd_calibrate_cohort(args) -> int:
+    from .assimilation.cohort import calibrate_cohort
+
+    command = "cardiosim " + " ".join(shlex.quote(a) for a in sys.argv[1:])
+    where = (f"the Dask scheduler at {args.scheduler}" if args.scheduler else
+             "this process (serial)" if args.workers == 0 else
+             f"a local Dask cluster of {args.workers or 'one per core'} worker processes")
+    print(f"calibrating the records of {Path(args.folder).resolve()} on {where}")
+    table = calibrate_cohort(args.folder, args.out, _calibration_settings(args), workers=args.workers,
+                             scheduler=args.scheduler, progress=not args.quiet, command=command)
+    shown = table[[c for c in ("record", "status", "beats", "rmse_median_mmHg") if c in table]].copy()
+    if "beats" in shown:
+        shown["beats"] = shown["beats"].astype("string").fillna("-")
+    print(shown.to_string(index=False, na_rep="-", float_format=lambda v: f"{v:.3g}"))
+    for r in table[table["status"] != "ok"].itertuples():
+        print(f"error in {r.record}: {r.error}")
+    n_bad = int((table["status"] != "ok").sum())
+    print(f"{len(table) - n_bad} of {len(table)} records calibrated; "
+          f"cohort.csv, cohort.json and one folder per record written to {Path(args.out).resolve()}/")
+    return 1 if n_bad else 0
+
+
 def cmd_demo(args) -> int:
     import numpy as np
     import pandas as pd
@@ -184,6 +206,19 @@ def make_parser() -> argparse.ArgumentParser:
     cal.add_argument("--role", nargs="+", action="extend", metavar="ROLE=CHANNEL",
                      help="name the channel of a role, e.g. ABP=ART2")
     cal.set_defaults(func=cmd_calibrate)
+
+    coh = sub.add_parser("calibrate-cohort", help="calibrate every record of a folder, one Dask task per "
+                                                  "record (local cluster or an existing one)")
+    coh.add_argument("folder", metavar="DIR", help="folder of records: WFDB (.hea), CSV/Parquet files, "
+                                                   "sub-folders of per-track tables")
+    _calibration_arguments(coh, "cardiosim-cohort")
+    where = coh.add_mutually_exclusive_group()
+    where.add_argument("--workers", type=int, metavar="N",
+                       help="worker processes of the local Dask cluster (default: one per core; 0: serial)")
+    where.add_argument("--scheduler", metavar="ADDRESS",
+                       help="run on an existing Dask cluster, e.g. tcp://host:8786 (DIR and --out "
+                            "must be on a file system the workers share)")
+    coh.set_defaults(func=cmd_calibrate_cohort)
 
     demo = sub.add_parser("demo", help="the main job on an embedded synthetic patient (or RECORD): "
                                        "writes ./cardiosim-demo/")

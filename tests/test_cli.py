@@ -38,11 +38,20 @@ def test_bad_parameter_is_a_clear_error(tmp_path, capsys):
     assert not (tmp_path / "x").exists()  # no partial output
 
 
-def test_demo_console_script(tmp_path):
-    proc = subprocess.run([sys.executable, "-m", "cardiosim.cli", "demo", "--out", str(tmp_path / "demo")],
-                          capture_output=True, text=True, timeout=300)
+def test_demo_console_script_calibrates_the_synthetic_patient(tmp_path):
+    """The main job: synthetic patient -> calibration -> report, with the truth beside it."""
+    proc = subprocess.run([sys.executable, "-m", "cardiosim.cli", "demo", "--quiet", "--out", str(tmp_path / "demo")],
+                          capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stderr
-    assert "periodic after" in proc.stdout
-    beats = pd.read_csv(tmp_path / "demo" / "beats.csv")
-    last = beats.iloc[-1]
-    assert 100 < last.EDV_mL < 140 and 100 < last.SBP_mmHg < 130
+    assert "per-beat RMSE" in proc.stdout and "truth vs estimate" in proc.stdout
+    out = tmp_path / "demo"
+    for name in ("calibration.csv", "run.json", "trends.png", "overlay.png", "truth.csv", "truth_vs_estimate.csv"):
+        assert (out / name).stat().st_size > 0, name
+    meta = json.loads((out / "run.json").read_text())
+    assert meta["seed"] == 0 and meta["versions"]["numpy"]
+    tab = pd.read_csv(out / "truth_vs_estimate.csv")
+    # baseline, hypotension, vasopressor: pressure, resistance and stroke volume follow the truth
+    assert (abs(tab.MAP_mmHg_model - tab.MAP_mmHg_true) < 2.0).all()
+    assert (abs(tab.Rd_est / tab.Rd_true - 1) < 0.10).all()
+    assert (abs(tab.SV_mL_est / tab.SV_mL_true - 1) < 0.10).all()
+    assert tab.MAP_mmHg_true[1] < 60 < tab.MAP_mmHg_true[2]  # the story: hypotension, then treated

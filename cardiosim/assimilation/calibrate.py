@@ -212,12 +212,17 @@ def calibrate(record, settings: CalibrationSettings | None = None, *, model: Sph
     model = dataclasses.replace(model, dt=settings.dt_s)
     clean = analysis.clean
     if len(clean) < settings.min_observed:
+        flagged = "; ".join(f"{r.flag}: {r.beats}" for r in analysis.exclusions().itertuples()
+                            if getattr(r, "flag", "") != "clean")
+        rr = float(np.nanmedian(analysis.beats["rr_s"])) if len(analysis.beats) else float("nan")
+        span = f", about {settings.min_observed * rr:.0f} s at this heart rate" if math.isfinite(rr) else ""
         raise ObservationError(
-            f"{record.source}: {len(clean)} clean arterial beats of {len(analysis.beats)} "
-            f"(need >= {settings.min_observed}); flags: "
-            + "; ".join(f"{r.flag}: {r.beats}" for r in analysis.exclusions().itertuples()
-                        if getattr(r, "flag", "") != "clean")
-            + ". Inspect the line with `cardiosim inspect`.")
+            f"{record.source}: only {len(clean)} clean arterial beats of {len(analysis.beats)} "
+            f"(need >= {settings.min_observed}); "
+            + (f"flagged beats by flag (a beat may carry several): {flagged}" if flagged else
+               "no beat is flagged: the recording is too short")
+            + f". Give a longer or cleaner recording (>= {settings.min_observed} clean beats{span}); "
+            f"inspect the line with `cardiosim inspect`.")
     T_med = float(np.median(clean["rr_s"]))
     # 1. which parameters
     ident = None

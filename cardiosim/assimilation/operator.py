@@ -78,6 +78,7 @@ class BeatOperator:
             else:
                 self._preload = i
         self._p_at0 = float(pre_p[0]) if pre_p.size else 0.0
+        self.retries = 0  # member-beats rerun with a finer step after a failed solve
 
     @property
     def n_obs(self) -> int:
@@ -123,27 +124,42 @@ class BeatOperator:
         """Advance the states ``X`` (m, n_state; in place) over one beat of length ``T`` [s].
 
         Returns (Z, summary): arterial pressure [Pa] at the observation phases (m, n_obs)
-        and the beat summaries (m, N_SUMMARY). Raises :class:`SolverError` naming the
-        failed members; their rows keep the last good state.
+        and the beat summaries (m, N_SUMMARY). A member whose solve fails is rerun from its
+        start state with a 4x finer step (counted in ``retries``); if that fails too,
+        :class:`SolverError` names it, and its row holds the last good step of the rerun.
         """
-        X = np.ascontiguousarray(X)
+        if not X.flags.c_contiguous:
+            raise ValueError("X must be C-contiguous (it is advanced in place)")
         m = X.shape[0]
         SP, CP, PRE, LINE = self.member_arrays(omega) if arrays is None else arrays
         n = self.model.steps_per_beat(T)
+        X0 = X.copy()
+        Z, S, status = self._run(X, SP, CP, PRE, LINE, T, n)
+        bad = np.flatnonzero(status != K.OK)
+        if bad.size:
+            # retry the failed members from their start state with a 4x finer step
+            Xb = np.ascontiguousarray(X0[bad])
+            Zb, Sb, sb = self._run(Xb, SP[bad], CP[bad], PRE[bad], LINE[bad], T, 4 * n)
+            X[bad], Z[bad], S[bad], status[bad] = Xb, Zb, Sb, sb
+            self.retries += bad.size
+            bad = np.flatnonzero(status != K.OK)
+        if bad.size:
+            theta = self.parameters.theta(np.atleast_2d(omega)[bad[0]])
+            vals = ", ".join(f"{n}={v:.4g}" for n, v in zip(self.parameters.names, theta))
+            raise SolverError(f"model beat of {T:.3f} s failed for {bad.size} of {m} members "
+                              f"(first: {vals} SI), also with a 4x finer step; "
+                              f"t = {X[bad[0], K.X_T]:.3f} s", time_s=float(X[bad[0], K.X_T]))
+        return Z, S
+
+    def _run(self, X, SP, CP, PRE, LINE, T, n):
+        m = X.shape[0]
         Z = np.empty((m, self.n_obs))
         S = np.empty((m, AK.N_SUMMARY))
         status = np.zeros(m, dtype=np.int64)
         pre_t, ut, uv, n0x, n0y, m0x, m0y = self._fixed
         AK.forecast_members(X, SP, CP, PRE, LINE, float(T), n, pre_t, ut, uv, n0x, n0y, m0x, m0y,
                             self.model.newton_tol, self.model.max_newton, self.phases, Z, S, status)
-        if np.any(status != K.OK):
-            bad = np.flatnonzero(status != K.OK)
-            theta = self.parameters.theta(np.atleast_2d(omega)[bad[0]])
-            vals = ", ".join(f"{n}={v:.4g}" for n, v in zip(self.parameters.names, theta))
-            raise SolverError(f"model beat of {T:.3f} s failed for {bad.size} of {m} members "
-                              f"(first: {vals} SI); t = {X[bad[0], K.X_T]:.3f} s",
-                              time_s=float(X[bad[0], K.X_T]))
-        return Z, S
+        return Z, S, status
 
     def initial_state(self) -> np.ndarray:
         x = np.zeros(AK.N_STATE_EXT)

@@ -1,0 +1,235 @@
+"""Speed of tracking: one hour of arterial pressure through the reduced-order UKF, against filterpy.
+
+Twin experiment. The record: ``--beats`` beats at 75 bpm (RR 0.8 s, seeded 3 % variability,
+4500 beats ~ one hour), made by the beat operator itself with one member at known parameters
+(sigma0, Rd, P_at, Rp = 0.9, 1.2, 1.0, 1.1 x baseline), observed at 32 phases per beat with
+seeded 2 mmHg noise. The filters start from the periodic beat of the baseline (omega = 0),
+prior sd 0.5 (log2), drift 0.01 (log2 per beat), observation sd 2 mmHg, model dt 1 ms.
+
+Prints one JSON line. Keys:
+  seconds_per_hour_of_record  ROUKF (4 parameters, p + 1 = 5 sigma points, one kernel call per
+                              beat) over the whole record, wall time scaled to 3600 s of record
+  ms_per_beat                 the same run per beat
+  roukf_final_rel_error       theta/theta_true - 1 at the last beat, per parameter (sanity)
+  roukf_final_sd_log2         the filter's own sd of omega at the last beat
+  roukf_retried_member_beats  member-beats the operator re-ran with a finer step after a failed
+                              solve (inside the timing; null if the operator does not count them)
+  filterpy_ms_per_beat        filterpy's UnscentedKalmanFilter + MerweScaledSigmaPoints (alpha 0.5,
+                              beta 2, kappa 0) on the augmented state [model state without time,
+                              omega] (2 n + 1 = 35 points), on the first ``--filterpy-beats`` beats
+  cardiosim_ukf_ms_per_beat   cardiosim.assimilation.UKF (the same 35 points, the same weights) on
+                              the same beats: filterpy / this = overhead alone (speedup_ukf_vs_filterpy)
+  speedup_vs_filterpy         filterpy_ms_per_beat / ms_per_beat (fewer sigma points and less overhead)
+  filterpy_rerun_ms_per_beat  filterpy through its public API only, where hx runs the beat again
+                              (see below), on the same beats
+  *_final_rel_error           the same sanity check after the short runs (not converged there)
+How the model goes into filterpy: fx(x, dt) advances ONE member one beat (op.forecast on a
+(1, n) row, time kept in the closure) and caches the beat's 32 pressures keyed by the returned
+row; hx(x) looks them up. filterpy 2.0's predict() re-draws fresh sigma points from the predicted
+(x, P) after the transform, so hx would never see the rows fx returned; the loop therefore puts
+the propagated rows back (ukf.sigmas_f) before update(). That is the standard UKF (the one
+cardiosim's UKF implements) with one model beat per sigma point, the cheapest way to use
+filterpy here, so speedup_vs_filterpy is conservative. The pure-API alternative (update with
+z_k before predict, hx running beat k from each sigma point and throwing the state away: two
+model beats per sigma point) is timed too, as filterpy_rerun_ms_per_beat. filterpy has no gain
+mask, so it corrects every state entry (cardiosim corrects x1, x2 and omega); the cost is the
+same. Q: (1e-3 STATE_SCALE)^2 on the state, drift^2 on omega; R = (2 mmHg)^2 I; omega is
+clipped to its bounds after each update in every filter.
+Every kernel is compiled (or loaded) and run on a few beats before any timing (compile_excluded).
+The hour run is timed once; the short runs are the best of ``--repeats``.
+Run: python benchmarks/assimilation.py   [--quick]   (filterpy: pip install filterpy)
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import time
+import warnings
+
+os.environ.setdefault("NUMBA_NUM_THREADS", "1")
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+os.environ.setdefault("MKL_NUM_THREADS", "1")
+
+import numpy as np  # noqa: E402
+
+import cardiosim as cs  # noqa: E402
+from cardiosim.assimilation import ROUKF, UKF, BeatOperator, ParameterSet, run_filter  # noqa: E402
+from cardiosim.assimilation.filters import STATE_SCALE  # noqa: E402
+from cardiosim.units import MMHG  # noqa: E402
+
+NAMES = "sigma0,Rd,P_at,Rp"
+THETA_RATIO_TRUE = np.array([0.9, 1.2, 1.0, 1.1])
+RR_MEAN = 0.8
+NOISE_MMHG = 2.0
+DRIFT = 0.01
+PRIOR_SD = 0.5
+
+
+def twin(op: BeatOperator, n_beats: int, seed: int):
+    """RR sequence, noisy observations Z (n_beats, n_obs) [Pa] and the true omega."""
+    rng = np.random.default_rng(seed)
+    rr = np.clip(RR_MEAN * (1.0 + 0.03 * rng.standard_normal(n_beats)), 0.7, 0.9)
+    om_true = np.log2(THETA_RATIO_TRUE)[None, :]
+    X, _, _ = op.periodic(om_true, RR_MEAN)
+    arrays = op.member_arrays(om_true)
+    Z = np.empty((n_beats, op.n_obs))
+    for k in range(n_beats):
+        Z[k] = op.forecast(X, om_true, float(rr[k]), arrays=arrays)[0][0]
+    Z += NOISE_MMHG * MMHG * rng.standard_normal(Z.shape)
+    return rr, Z, om_true[0]
+
+
+def rel_error(ps: ParameterSet, omega, om_true) -> dict:
+    err = ps.theta(omega) / ps.theta(om_true) - 1.0
+    return {n: round(float(e), 4) for n, e in zip(ps.names, err)}
+
+
+def best_of(n, f):
+    best, out = np.inf, None
+    for _ in range(n):
+        t0 = time.perf_counter()
+        out = f()
+        best = min(best, time.perf_counter() - t0)
+    return best, out
+
+
+def cardiosim_track(cls, op, x0, rr, z):
+    ps = op.parameters
+    flt = cls(op, x0, np.zeros(ps.p), ps.prior_cov(), NOISE_MMHG * MMHG)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        tr = run_filter(flt, rr, z, np.ones(rr.size, dtype=bool))
+    return tr, len(caught)
+
+
+def filterpy_track(op, x0, rr, z, rerun: bool = False):
+    """filterpy's UKF on [x0[1:], omega]; returns the final omega. See the module docstring."""
+    from filterpy.kalman import MerweScaledSigmaPoints, UnscentedKalmanFilter
+
+    ps = op.parameters
+    ns, p = op.n_state - 1, ps.p
+    lo, hi = ps.omega_bounds
+    clock = {"t": float(x0[0])}
+    cache, propagated = {}, []
+
+    def run_beat(s, dt):
+        X = np.empty((1, ns + 1))
+        X[0, 0] = clock["t"]
+        X[0, 1:] = s[:ns]
+        Z, _ = op.forecast(X, s[None, ns:], dt)
+        return np.concatenate([X[0, 1:], s[ns:]]), Z[0]
+
+    def fx(s, dt):
+        out, Z = run_beat(s, dt)
+        cache[out.tobytes()] = Z
+        propagated.append(out)
+        return out
+
+    def hx(s):
+        return cache[s.tobytes()]
+
+    points = MerweScaledSigmaPoints(ns + p, alpha=0.5, beta=2.0, kappa=0.0)
+    ukf = UnscentedKalmanFilter(ns + p, op.n_obs, RR_MEAN, hx, fx, points)
+    ukf.x = np.concatenate([x0[1:], np.zeros(p)])
+    sx = (1e-3 * STATE_SCALE[1:]) ** 2
+    ukf.P = np.diag(np.concatenate([sx, ps.prior_sd ** 2]))
+    ukf.Q = np.diag(np.concatenate([sx, ps.drift ** 2]))
+    ukf.R = (NOISE_MMHG * MMHG) ** 2 * np.eye(op.n_obs)
+    if not rerun:
+        for k in range(rr.size):
+            cache.clear()
+            propagated.clear()
+            ukf.predict(dt=float(rr[k]))
+            ukf.sigmas_f = np.array(propagated)  # undo predict()'s re-draw: hx needs fx's rows
+            ukf.update(z[k])
+            ukf.x[ns:] = np.clip(ukf.x[ns:], lo, hi)
+            clock["t"] += float(rr[k])
+    else:
+        ukf.compute_process_sigmas(0.0, fx=lambda s, dt: s)  # sigma points for the first update
+        for k in range(rr.size):
+            T = float(rr[k])
+            ukf.update(z[k], hx=lambda s, T=T: run_beat(s, T)[1])  # z_k is a function of the start state
+            ukf.x[ns:] = np.clip(ukf.x[ns:], lo, hi)
+            ukf.predict(dt=T, fx=lambda s, dt: run_beat(s, dt)[0])
+            clock["t"] += T
+    return ukf.x[ns:].copy()
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--beats", type=int, default=4500, help="beats of record for ROUKF (4500 ~ 1 h)")
+    ap.add_argument("--filterpy-beats", type=int, default=100,
+                    help="beats for filterpy and cardiosim's UKF (filterpy is slow)")
+    ap.add_argument("--repeats", type=int, default=3, help="best of N for the short runs")
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--quick", action="store_true", help="smoke run: 200 beats, 20 filterpy beats, 1 repeat")
+    a = ap.parse_args()
+    if a.quick:
+        a.beats, a.filterpy_beats, a.repeats = 200, 20, 1
+    nf = min(a.filterpy_beats, a.beats)
+
+    model = cs.SphereModel()
+    ps = ParameterSet.build(model, NAMES, prior_sd=PRIOR_SD, drift=DRIFT)
+    op = BeatOperator(model, ps, n_obs=32)
+    rr, z, om_true = twin(op, a.beats, a.seed)
+    X0, _, _ = op.periodic(np.zeros((1, ps.p)), RR_MEAN)
+    x0 = X0[0]
+
+    # warm-up: compile (or load) every kernel and touch every code path outside the timings
+    cardiosim_track(ROUKF, op, x0, rr[:3], z[:3])
+    cardiosim_track(UKF, op, x0, rr[:3], z[:3])
+    try:
+        import filterpy
+        filterpy_track(op, x0, rr[:3], z[:3])
+        fp_version = filterpy.__version__
+    except ImportError:
+        fp_version = None
+
+    out = {"benchmark": "assimilation", "method": "roukf", "parameters": NAMES, "beats": int(a.beats),
+           "record_s": round(float(rr.sum()), 3), "n_obs": op.n_obs, "dt_s": model.dt,
+           "noise_mmhg": NOISE_MMHG, "drift_log2_per_beat": DRIFT, "prior_sd_log2": PRIOR_SD,
+           "theta_true_over_baseline": THETA_RATIO_TRUE.tolist(), "seed": a.seed,
+           "roukf_sigma_points": ps.p + 1}
+    r0 = getattr(op, "retries", 0)
+    t0 = time.perf_counter()
+    tr, n_warn = cardiosim_track(ROUKF, op, x0, rr, z)
+    t_hour = time.perf_counter() - t0
+    out["roukf_retried_member_beats"] = getattr(op, "retries", 0) - r0 if hasattr(op, "retries") else None
+    out["seconds"] = round(t_hour, 3)
+    out["seconds_per_hour_of_record"] = round(t_hour * 3600.0 / float(rr.sum()), 3)
+    out["ms_per_beat"] = round(1e3 * t_hour / a.beats, 4)
+    out["roukf_final_rel_error"] = rel_error(ps, tr.omega[-1], om_true)
+    out["roukf_final_sd_log2"] = [round(float(s), 4) for s in tr.sd[-1]]
+    out["roukf_divergence_warnings"] = n_warn
+
+    rs, zs = rr[:nf], z[:nf]
+    t_ukf, (tr_u, _) = best_of(a.repeats, lambda: cardiosim_track(UKF, op, x0, rs, zs))
+    out["ukf_sigma_points"] = 2 * (op.n_state - 1 + ps.p) + 1
+    out["cardiosim_ukf_ms_per_beat"] = round(1e3 * t_ukf / nf, 4)
+    out["cardiosim_ukf_final_rel_error"] = rel_error(ps, tr_u.omega[-1], om_true)
+    out["filterpy_beats_timed"] = nf
+    out["filterpy_sigma_points"] = out["ukf_sigma_points"]
+    if fp_version is not None:
+        t_fp, om_fp = best_of(a.repeats, lambda: filterpy_track(op, x0, rs, zs))
+        t_fr, om_fr = best_of(a.repeats, lambda: filterpy_track(op, x0, rs, zs, rerun=True))
+        ms_fp = 1e3 * t_fp / nf
+        out["filterpy_ms_per_beat"] = round(ms_fp, 4)
+        out["speedup_vs_filterpy"] = round(ms_fp / (1e3 * t_hour / a.beats), 2)
+        out["speedup_ukf_vs_filterpy"] = round(t_fp / t_ukf, 2)
+        out["filterpy_final_rel_error"] = rel_error(ps, om_fp, om_true)
+        out["filterpy_rerun_ms_per_beat"] = round(1e3 * t_fr / nf, 4)
+        out["filterpy_rerun_final_rel_error"] = rel_error(ps, om_fr, om_true)
+    else:
+        out.update(filterpy_ms_per_beat=None, speedup_vs_filterpy=None, speedup_ukf_vs_filterpy=None)
+    out["repeats_short_runs"] = a.repeats
+    out["compile_excluded"] = True
+    out["cardiosim"] = cs.__version__
+    out["filterpy"] = fp_version
+    print(json.dumps(out))
+
+
+if __name__ == "__main__":
+    main()

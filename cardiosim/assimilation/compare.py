@@ -1,0 +1,124 @@
+"""Model trends against a reference monitor (e.g. FloTrac SV and CO).
+
+Arterial pressure alone carries no absolute flow scale: the model's stroke volume comes from
+its heart size and wall law, so the comparison reports both the absolute agreement
+(bias, limits of agreement, percentage error of Critchley & Critchley 1999) and the
+agreement of changes (correlation, four-quadrant concordance with an exclusion zone, the
+response to a fluid bolus), and the absolute agreement after a one-point calibration on the
+first reference value, as pulse-contour monitors are calibrated.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from ..units import convert
+
+
+def paired_series(cal, record, role: str, model_col: str, unit: str, window_s: float = 20.0) -> pd.DataFrame:
+    """Reference values (distinct updates) and the model's median over the preceding window."""
+    num = record.find(role, numeric=True) if _has_numeric_find(record) else _find_numeric(record, role)
+    if num is None:
+        raise ValueError(f"{record.source}: no numeric with role {role}")
+    t = np.asarray(num.times_s, float)
+    v = convert(np.asarray(num.values, float), num.unit, unit)
+    keep = np.isfinite(v)
+    change = np.ones(t.size, bool)
+    change[1:] = np.diff(v) != 0  # the monitor repeats a value until it updates it
+    sel = keep & change
+    t, v = t[sel], v[sel]
+    b = cal.beats
+    tb = b["t_s"].to_numpy()
+    mv = b[model_col].to_numpy()
+    ok = b["observed"].to_numpy()
+    model = np.full(t.size, np.nan)
+    for i, ti in enumerate(t):
+        w = (tb > ti - window_s) & (tb <= ti) & ok
+        if w.sum() >= 3:
+            model[i] = np.median(mv[w])
+    out = pd.DataFrame({"t_s": t, "reference": v, "model": model})
+    return out[np.isfinite(out["model"])].reset_index(drop=True)
+
+
+def _has_numeric_find(record) -> bool:
+    return False
+
+
+def _find_numeric(record, role: str):
+    for n in record.numerics.values():
+        if n.role == role:
+            return n
+    return None
+
+
+def agreement(ref: np.ndarray, model: np.ndarray, lag: int = 3, exclusion: float = 0.10) -> dict:
+    """Bias, limits of agreement, percentage error, correlation, trend concordance."""
+    d = model - ref
+    bias, sd = float(np.mean(d)), float(np.std(d, ddof=1))
+    out = {"n": int(ref.size), "reference_mean": float(np.mean(ref)), "model_mean": float(np.mean(model)),
+           "bias": bias, "loa_low": bias - 1.96 * sd, "loa_high": bias + 1.96 * sd,
+           "percentage_error": 100 * 1.96 * sd / float(np.mean(ref)),
+           "pearson_r": float(np.corrcoef(ref, model)[0, 1])}
+    scale = ref[0] / model[0]
+    dc = model * scale - ref
+    out["calibrated_percentage_error"] = 100 * 1.96 * float(np.std(dc, ddof=1)) / float(np.mean(ref))
+    out["calibrated_bias"] = float(np.mean(dc))
+    dr = (ref[lag:] - ref[:-lag]) / ref[:-lag]
+    dm = (model[lag:] - model[:-lag]) / model[:-lag]
+    big = (np.abs(dr) > exclusion) | (np.abs(dm) > exclusion)
+    out["trend_pairs"] = int(big.sum())
+    out["concordance"] = float(np.mean(np.sign(dr[big]) == np.sign(dm[big]))) if big.any() else float("nan")
+    out["change_correlation"] = float(np.corrcoef(dr, dm)[0, 1]) if dr.size > 2 else float("nan")
+    return out
+
+
+def bolus_response(pairs: pd.DataFrame, start_s: float, end_s: float, before_s: float = 120.0,
+                   after_s: float = 180.0) -> dict:
+    """Relative change of reference and model from before a bolus to after its end."""
+    pre = pairs[(pairs.t_s > start_s - before_s) & (pairs.t_s <= start_s)]
+    post = pairs[(pairs.t_s > end_s) & (pairs.t_s <= end_s + after_s)]
+    if len(pre) == 0 or len(post) == 0:
+        return {"start_s": start_s, "end_s": end_s, "reference_change": float("nan"),
+                "model_change": float("nan")}
+    return {"start_s": start_s, "end_s": end_s,
+            "reference_change": float(post.reference.median() / pre.reference.median() - 1),
+            "model_change": float(post.model.median() / pre.model.median() - 1),
+            "n_before": int(len(pre)), "n_after": int(len(post))}
+
+
+def reference_report(cal, record, boluses=None) -> dict:
+    """SV and CO of the model against the record's SV/CO numerics, with bolus responses.
+
+    ``boluses`` are (start_s, end_s) pairs; by default taken from the record's events
+    ("fluid administration start"/"end"; a start without an end gets start + 100 s).
+    """
+    if boluses is None:
+        boluses = fluid_boluses(record)
+    out = {"source": str(record.source), "boluses": [list(b) for b in boluses]}
+    for role, col, unit in (("SV", "SV_mL", "mL"), ("CO", "CO_L_min", "L/min")):
+        if _find_numeric(record, role) is None:
+            continue
+        pairs = paired_series(cal, record, role, col, unit)
+        entry = {"unit": unit, **agreement(pairs["reference"].to_numpy(), pairs["model"].to_numpy())}
+        entry["bolus_response"] = [bolus_response(pairs, s, e) for s, e in boluses]
+        out[role] = entry
+    return out
+
+
+def fluid_boluses(record) -> list[tuple[float, float]]:
+    ev = getattr(record, "events", None)
+    if ev is None or len(ev) == 0:
+        return []
+    out = []
+    text = ev.iloc[:, 1].astype(str).str.lower().to_numpy()
+    t = ev.iloc[:, 0].to_numpy(float)
+    for i, (ti, s) in enumerate(zip(t, text)):
+        if "fluid" in s and "start" in s:
+            end = next((tj for tj, sj in zip(t[i + 1:], text[i + 1:]) if "fluid" in sj and "end" in sj
+                        and tj < ti + 900), None)
+            nxt = next((tj for tj, sj in zip(t[i + 1:], text[i + 1:]) if "fluid" in sj and "start" in sj), None)
+            if end is not None and nxt is not None and end > nxt:
+                end = None
+            out.append((float(ti), float(end if end is not None else ti + 100.0)))
+    return out
