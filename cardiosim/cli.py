@@ -42,7 +42,7 @@ def cmd_simulate(args) -> int:
     res = model.simulate(beats=args.beats, hr=args.hr, until_periodic=args.until_periodic,
                          max_beats=args.beats if args.until_periodic else 200,
                          progress=args.progress or args.beats >= 50)
-    command = "cardiosim " + " ".join(shlex.quote(a) for a in sys.argv[1:])
+    command = _command(args)
     paths = report.write_simulation(res, args.out, command=command)
     print(f"simulated {res.n_beats} beats at {args.hr:g} bpm"
           + (f" (periodic after {res.meta['periodic_after_beats']})" if res.periodic else ""))
@@ -82,14 +82,14 @@ def cmd_calibrate(args) -> int:
     from .signals import read_record
 
     record = read_record(args.record, roles=_parse_roles(args.role))
-    command = "cardiosim " + " ".join(shlex.quote(a) for a in sys.argv[1:])
+    command = _command(args)
     return _run_calibration(record, args, command)
 
 
 def cmd_calibrate_cohort(args) -> int:
     from .assimilation.cohort import calibrate_cohort
 
-    command = "cardiosim " + " ".join(shlex.quote(a) for a in sys.argv[1:])
+    command = _command(args)
     where = (f"the Dask scheduler at {args.scheduler}" if args.scheduler else
              "this process (serial)" if args.workers == 0 else
              f"a local Dask cluster of {args.workers or 'one per core'} worker processes")
@@ -242,6 +242,11 @@ def _calibration_arguments(p, default_out: str) -> None:
     p.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
+def _command(args) -> str:
+    """The command line as typed (the argv given to main, not the host process's)."""
+    return "cardiosim " + " ".join(shlex.quote(a) for a in args.argv)
+
+
 def _version() -> str:
     from . import __version__
     return f"cardiosim {__version__}"
@@ -250,6 +255,7 @@ def _version() -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = make_parser()
     args = parser.parse_args(argv)
+    args.argv = list(sys.argv[1:] if argv is None else argv)
     try:
         return args.func(args)
     except (CardiosimError, ValueError) as exc:

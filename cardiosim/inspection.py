@@ -73,8 +73,6 @@ def _envelope(t: np.ndarray, x: np.ndarray, bins: int = 4000):
 
 def inspect_figure(record: MonitoringRecord, analysis: ArterialAnalysis):
     """Arterial pressure with beats and flags marked, and per-beat trends."""
-    import matplotlib
-    matplotlib.use("Agg", force=False)
     import matplotlib.pyplot as plt
 
     ch = record.channel(analysis.channel)

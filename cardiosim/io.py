@@ -48,9 +48,15 @@ def write_csv(path, frame) -> Path:
     return atomic_write(path, lambda p: frame.to_csv(p, index=False, float_format="%.6g"))
 
 
-def write_figure(path, fig) -> Path:
+def write_figure(path, fig, close: bool = True) -> Path:
+    """Save ``fig`` atomically; close it (pyplot keeps every open figure alive) unless told not to."""
     suffix = Path(path).suffix.lstrip(".") or "png"
-    return atomic_write(path, lambda p: fig.savefig(p, format=suffix, dpi=120, bbox_inches="tight"))
+    try:
+        return atomic_write(path, lambda p: fig.savefig(p, format=suffix, dpi=120, bbox_inches="tight"))
+    finally:
+        if close:
+            import matplotlib.pyplot as plt
+            plt.close(fig)
 
 
 def _json_default(obj):

@@ -135,10 +135,13 @@ def patient(duration_s: float = 600.0, hr_bpm: float = 72.0, fs_hz: float = 125.
         p_model = lfilter(b, a, p_model - p_model[0]) + p_model[0]
     t = np.arange(int(round(duration_s * fs_hz))) / fs_hz
     p = np.interp(t, t_model, p_model) + noise_mmhg * MMHG * rng.standard_normal(t.size)
-    if artefacts:
-        p = inject.flush(p, fs_hz, 100.0, 2.0, seed=seed)
-        p = inject.gap(p, fs_hz, 260.0, 3.0)
-        p = inject.zeroing(p, fs_hz, 450.0, 5.0, seed=seed)
+    if artefacts:  # each at its time when the record is long enough to hold it
+        if duration_s > 105.0:
+            p = inject.flush(p, fs_hz, 100.0, 2.0, seed=seed)
+        if duration_s > 266.0:
+            p = inject.gap(p, fs_hz, 260.0, 3.0)
+        if duration_s > 458.0:
+            p = inject.zeroing(p, fs_hz, 450.0, 5.0, seed=seed)
     truth = pd.DataFrame(rows)
     truth = truth[truth["t_s"] < duration_s].reset_index(drop=True)
     rec = synthetic_record(p, fs_hz, name="synthetic-patient", provenance={"seed": seed, "story": [list(s) for s in story], "line": list(line) if line else None,

@@ -67,6 +67,8 @@ class CalibrationSettings:
             raise ParameterError(f"drift_log2_per_beat must be >= 0, got {self.drift_log2_per_beat!r}")
         if self.sigma_mmhg is not None and not (math.isfinite(self.sigma_mmhg) and self.sigma_mmhg > 0):
             raise ParameterError(f"sigma_mmhg must be > 0 mmHg, got {self.sigma_mmhg!r}")
+        if self.method == "enkf" and self.members < 8:
+            raise ParameterError(f"members must be >= 8 for the ensemble filter, got {self.members}")
         if self.fit_beats < 5:
             raise ParameterError(f"fit_beats must be >= 5, got {self.fit_beats}")
 
@@ -114,6 +116,28 @@ class Calibration:
     def skipped(self) -> pd.DataFrame:
         return self.observations.skipped()
 
+    def correlation(self, beat: int = -1) -> pd.DataFrame | None:
+        """Posterior correlation of the estimated parameters at a beat (default: the last)."""
+        if self.track is None:
+            return None
+        C = self.track.cov[beat]
+        sd = np.sqrt(np.maximum(np.diag(C), 1e-300))
+        names = list(self.parameters.names)
+        return pd.DataFrame(C / np.outer(sd, sd), index=names, columns=names)
+
+    def waveforms(self) -> pd.DataFrame:
+        """Measured and model (forecast) pressure at the observation phases of every observed beat."""
+        obs, tr = self.observations, self.track
+        k = np.flatnonzero(obs.observed[:tr.n])
+        n_obs = obs.n_obs
+        phases = (np.arange(n_obs) + 0.5) / n_obs
+        return pd.DataFrame({
+            "beat": np.repeat(k, n_obs),
+            "t_s": (obs.t_s[k, None] + phases[None, :] * obs.rr_s[k, None]).ravel(),
+            "measured_mmHg": (obs.z_pa[k] / MMHG).ravel(),
+            "model_mmHg": (tr.z_pred[k] / MMHG).ravel(),
+        })
+
     def summary_text(self) -> str:
         obs = self.observations
         lines = [f"calibration of {self.source}: method {self.settings.method}, "
@@ -131,6 +155,12 @@ class Calibration:
         lines.append("estimates at the last beat (95 % band):")
         for n, v in self.final().items():
             lines.append(f"  {n:8s} {v['value']:10.4g} {v['unit']:10s} [{v['lo95']:.4g} - {v['hi95']:.4g}]")
+        corr = self.correlation()
+        if corr is not None and len(corr) > 1:
+            c = corr.to_numpy()
+            i, j = np.unravel_index(np.argmax(np.abs(np.triu(c, 1))), c.shape)
+            lines.append(f"strongest posterior correlation: {corr.index[i]}-{corr.index[j]} {c[i, j]:+.2f} "
+                         f"(these two trade off; their sum effect is better known than each)")
         b = self.beats
         for col, unit in (("SV_mL", "mL"), ("CO_L_min", "L/min"), ("EF", ""), ("Ea_Ees", "")):
             if col in b:
@@ -162,18 +192,20 @@ class Calibration:
             "skipped": self.skipped().to_dict(orient="records"),
             "rmse_mmHg": self.rmse_mmhg(),
             "final": self.final(),
+            "posterior_correlation_last_beat": None if self.track is None else self.correlation().to_dict(),
             "warnings": self.warnings,
             "model": None if self.model is None else self.model.describe(),
         }
 
     def write(self, out_dir, command: str = "cardiosim calibrate") -> dict:
-        """Write calibration.csv, run.json, trends.png and overlay.png atomically."""
+        """Write calibration.csv, waveforms.csv, run.json, trends.png and overlay.png atomically."""
         from .. import io
         from . import figures
 
         out = Path(out_dir)
         out.mkdir(parents=True, exist_ok=True)
         io.write_csv(out / "calibration.csv", self.beats)
+        io.write_csv(out / "waveforms.csv", self.waveforms())
         meta = io.provenance(command, self.describe(), seed=self.settings.seed)
         io.write_json(out / "run.json", meta)
         io.write_figure(out / "trends.png", figures.trends(self))
@@ -201,6 +233,11 @@ def calibrate(record, settings: CalibrationSettings | None = None, *, model: Sph
     """
     from ..signals import analyse_arterial, read_record
 
+    known = [f.name for f in dataclasses.fields(CalibrationSettings)]
+    unknown = sorted(set(overrides) - set(known))
+    if unknown:
+        raise ParameterError(f"unknown calibration setting(s) {', '.join(unknown)}; settings are: "
+                             f"{', '.join(known)}")
     settings = dataclasses.replace(settings or CalibrationSettings(), **overrides)
     if isinstance(settings.estimate, str):
         settings = dataclasses.replace(settings, estimate=tuple(

@@ -9,8 +9,6 @@ from .parameters import clinical_unit
 
 
 def trends(cal):
-    import matplotlib
-    matplotlib.use("Agg", force=False)
     import matplotlib.pyplot as plt
 
     b = cal.beats
@@ -48,8 +46,6 @@ def trends(cal):
 
 
 def overlay(cal, n_beats: int = 3):
-    import matplotlib
-    matplotlib.use("Agg", force=False)
     import matplotlib.pyplot as plt
 
     obs, tr = cal.observations, cal.track
@@ -59,11 +55,11 @@ def overlay(cal, n_beats: int = 3):
         return fig
     picks = idx[np.linspace(min(cal.settings.burn_in_beats, idx.size - 1), idx.size - 1, n_beats).astype(int)]
     for ax, k in zip(np.atleast_1d(axes), picks):
-        tt = obs.phases_s(k) if hasattr(obs, "phases_s") else np.linspace(0, obs.rr_s[k], obs.n_obs)
+        tt = (np.arange(obs.n_obs) + 0.5) / obs.n_obs * obs.rr_s[k]
         ax.plot(tt, obs.z_pa[k] / MMHG, "k.", label="measured")
         ax.plot(tt, tr.z_pred[k] / MMHG, "C3-", label="model (forecast)")
         ax.set_title(f"beat {k} at {obs.t_s[k] / 60:.1f} min", fontsize=8)
-        ax.set_xlabel("time in beat [s]")
+        ax.set_xlabel("time from model activation [s]")
     np.atleast_1d(axes)[0].set_ylabel("arterial pressure [mmHg]")
     np.atleast_1d(axes)[0].legend(fontsize=7)
     fig.tight_layout()

@@ -304,7 +304,8 @@ def run_filter(flt: SequentialFilter, rr_s: np.ndarray, z_pa: np.ndarray, observ
                 msg = (f"{flt.method}: normalised innovation (NIS/n) above {divergence_nis:g} for "
                        f"{divergence_beats} observed beats up to beat {k}: the model cannot follow "
                        f"the data with this observation error. Raise the observation error "
-                       f"(--sigma-mmhg), allow drift, or check the beats in `cardiosim inspect`.")
+                       f"(sigma_mmhg; --sigma-mmhg on the command line), allow more drift "
+                       f"(drift_log2_per_beat; --drift), or check the beats in `cardiosim inspect`.")
                 warnings.warn(msg, DivergenceWarning, stacklevel=2)
                 tr.warnings.append(msg)
                 warned = True
