@@ -69,6 +69,9 @@ def test_filter_recovers_parameters_within_5pct_and_2sd(cls, constant_twin):
     assert np.all(np.abs(zscore) < 2.0), dict(zip(ps.names, zscore))
     # the filter is consistent: normalised innovations average about 1
     assert 0.8 < np.nanmean(tr.nis[50:]) < 1.25
+    # covariances stay symmetric positive definite at every beat
+    np.testing.assert_allclose(tr.cov, np.swapaxes(tr.cov, 1, 2), atol=1e-14)
+    assert np.linalg.eigvalsh(tr.cov).min() > 0
 
 
 def test_least_squares_recovers_parameters_within_5pct_and_2sd():
