@@ -233,6 +233,10 @@ class Mesh:
         if path.suffix == ".msh":
             return atomic_write(path, lambda p: self.to_meshio(gmsh=True).write(p, file_format="gmsh22",
                                                                                 binary=False))
+        if path.suffix in (".xdmf", ".xmf"):
+            # heavy data inline (XML) so the file is one self-contained, atomically renamed file
+            import meshio.xdmf
+            return atomic_write(path, lambda p: meshio.xdmf.write(p, self.to_meshio(), data_format="XML"))
         return atomic_write(path, lambda p: self.to_meshio().write(p, file_format=_fmt(path)))
 
     @classmethod
