@@ -299,7 +299,6 @@ def calibrate(record, settings: CalibrationSettings | None = None, *, model: Sph
     espvr = espvr_at(op, res.omega, T_med, res.x_periodic)
     # 4. the filter
     x0 = res.x_periodic
-    ps_f = ps
     cal_warn: list[str] = []
     bar = None
     cb = progress if callable(progress) else None
@@ -314,7 +313,7 @@ def calibrate(record, settings: CalibrationSettings | None = None, *, model: Sph
         else:
             cls = FILTERS[settings.method]
             kw = {"members": settings.members} if settings.method == "enkf" else {}
-            flt = cls(op, x0, res.omega, np.diag(ps_f.prior_sd ** 2), sigma,
+            flt = cls(op, x0, res.omega, np.diag(ps.prior_sd ** 2), sigma,
                       corrected=settings.corrected, seed=settings.seed, **kw)
             with warnings.catch_warnings(record=True) as caught:
                 warnings.simplefilter("always")

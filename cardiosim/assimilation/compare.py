@@ -18,7 +18,7 @@ from ..units import convert
 
 def paired_series(cal, record, role: str, model_col: str, unit: str, window_s: float = 20.0) -> pd.DataFrame:
     """Reference values (distinct updates) and the model's median over the preceding window."""
-    num = record.find(role, numeric=True) if _has_numeric_find(record) else _find_numeric(record, role)
+    num = _find_numeric(record, role)
     if num is None:
         raise ValueError(f"{record.source}: no numeric with role {role}")
     t = np.asarray(num.times_s, float)
@@ -39,10 +39,6 @@ def paired_series(cal, record, role: str, model_col: str, unit: str, window_s: f
             model[i] = np.median(mv[w])
     out = pd.DataFrame({"t_s": t, "reference": v, "model": model})
     return out[np.isfinite(out["model"])].reset_index(drop=True)
-
-
-def _has_numeric_find(record) -> bool:
-    return False
 
 
 def _find_numeric(record, role: str):
