@@ -113,17 +113,18 @@ def compiled():
 
 
 # ---- 1, 2: S = 2 dW/dC and D = dS/dE by central differences ------------------------
+def _strain_derivative(f, C, h=1e-6):
+    """Central differences of f(C) along each engineering-strain direction DC[B] (last axis)."""
+    return np.stack([(np.asarray(f(C + h * DC[B])) - np.asarray(f(C - h * DC[B]))) / (2 * h)
+                     for B in range(6)], axis=-1)
+
+
 @pytest.mark.parametrize("name, kappa, C, R", cases(1))
 def test_stress_is_energy_derivative(name, kappa, C, R):
     law = LAWS[name]
     prm = prm_of(law, kappa)
     _, S, _ = kernel(law.kind, C, R, prm)
-    h = 1e-6
-    S_fd = np.empty(6)
-    for B in range(6):
-        Wp = kernel(law.kind, C + h * DC[B], R, prm)[0]
-        Wm = kernel(law.kind, C - h * DC[B], R, prm)[0]
-        S_fd[B] = (Wp - Wm) / (2 * h)  # dW/dEhat_B = S_v[B]
+    S_fd = _strain_derivative(lambda CC: kernel(law.kind, CC, R, prm)[0], C)  # dW/dEhat_B = S_v[B]
     S_v = np.array([S[i, j] for (i, j) in VOIGT])
     assert rel(S_fd, S_v) < 1e-6
     assert np.array_equal(S, S.T)
@@ -134,12 +135,7 @@ def test_tangent_is_stress_derivative(name, kappa, C, R):
     law = LAWS[name]
     prm = prm_of(law, kappa)
     _, _, D = kernel(law.kind, C, R, prm)
-    h = 1e-6
-    D_fd = np.empty((6, 6))
-    for B in range(6):
-        Sp = kernel(law.kind, C + h * DC[B], R, prm)[1]
-        Sm = kernel(law.kind, C - h * DC[B], R, prm)[1]
-        D_fd[:, B] = [(Sp[i, j] - Sm[i, j]) / (2 * h) for (i, j) in VOIGT]
+    D_fd = _strain_derivative(lambda CC: np.array([kernel(law.kind, CC, R, prm)[1][i, j] for (i, j) in VOIGT]), C)
     assert rel(D_fd, D) < 1e-6
     assert np.array_equal(D, D.T)
 
