@@ -1,7 +1,8 @@
-"""Speed of finite-element assembly: linear-elasticity stiffness on ~100,000 P1 tetrahedra.
+"""Speed of finite-element assembly, two cases, each against peers run here.
 
-Prints one JSON line. Keys:
-  case                         "linear_elasticity_P1"
+Prints one JSON line {"linear_elasticity_P1": {...}, "guccione_taylor_hood_P2P1": {...}}.
+
+linear_elasticity_P1: stiffness on ~100,000 P1 tetrahedra (unit cube). Keys:
   elements, dofs, nnz          size of the job (structured unit cube, 6 tets per hexahedron)
   elements_per_second          cardiosim: geometry + element stiffness kernels + scatter into
                                the CSR data array (pattern built once, not timed), best of 3
@@ -12,7 +13,18 @@ Prints one JSON line. Keys:
   sfepy_elements_per_second    sfepy, when installed (else null)
   speedup_vs_skfem, speedup_vs_sfepy
   max_abs_difference_vs_skfem  max |K_cardiosim - K_skfem| / max |K| (same dof numbering)
-Run: python benchmarks/assembly.py [--n 26]   (pip install scikit-fem sfepy for the peers)
+guccione_taylor_hood_P2P1: residual and tangent of the incompressible Guccione law
+(Land 2015 problem-1 parameters, per-quadrature-point fibres) on Taylor-Hood P2-P1
+tetrahedra of the curved Land ellipsoid (level 3: 6,750 cells), degree-4 quadrature
+(14 points in both codes), at a non-zero state. Keys: elements, dofs,
+elements_per_second (cardiosim: element kernel + scatter of residual and tangent, best of
+repeats), kernel_elements_per_second, dolfinx (the peer's JSON: benchmarks/peers/
+dolfinx_land2015.py jacobian, run under CARDIOSIM_DOLFINX_PYTHON on the same mesh file;
+null if unset), dolfinx_elements_per_second (cells / (Jacobian + residual assembly)),
+speedup_vs_dolfinx.
+
+Run: python benchmarks/assembly.py [--n 26] [--level 3]   (peers: pip install scikit-fem;
+DOLFINx: see benchmarks/peers/README.md)
 """
 
 from __future__ import annotations
@@ -47,7 +59,13 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--n", type=int, default=26, help="hexahedra per side (6 n^3 tets; 26 -> 105,456)")
     ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--level", type=int, default=3, help="ellipsoid level of the Guccione Taylor-Hood case")
     args = ap.parse_args()
+    print(json.dumps({"linear_elasticity_P1": linear_elasticity(args),
+                      "guccione_taylor_hood_P2P1": guccione_taylor_hood(args)}))
+
+
+def linear_elasticity(args):
     lam, mu = 1.0e4, 5.0e3
     mesh = box(args.n, args.n, args.n, size=(1.0, 1.0, 1.0))
     el = Element.tetra(1, degree=1)
@@ -100,7 +118,55 @@ def main():
         out.update(_sfepy(mesh, lam, mu, args.repeats, t_asm, ne))
     except ImportError:
         out["sfepy_elements_per_second"] = None
-    print(json.dumps(out))
+    return out
+
+
+def guccione_taylor_hood(args):
+    import subprocess
+    import tempfile
+    from pathlib import Path
+
+    from cardiosim import materials as MAT
+    from cardiosim.ellipsoid import TruncatedEllipsoid
+    from cardiosim.fem import hyperelastic as HK
+    from cardiosim.fem.solver import Problem
+
+    geo = TruncatedEllipsoid.land2015()
+    mesh = geo.mesh(args.level, order=2)
+    prob = Problem(mesh, MAT.Guccione.land2015_problem1(), formulation="mixed", fibre_field=geo.fibres)
+    x = np.zeros(prob.n_dofs)
+    xyz = mesh.points
+    # a smooth non-zero state: a small twist and stretch, pressure 1 kPa
+    u = 0.02 * np.column_stack([-xyz[:, 1] * xyz[:, 2], xyz[:, 0] * xyz[:, 2], 0.5 * xyz[:, 2] ** 2 / 0.02])
+    x[: prob.n_u] = u.ravel()
+    x[prob.n_u:] = 1.0e3
+    ne = mesh.n_cells
+    prob.residual_tangent(x, 1.0)  # compile
+    t_asm, _ = best(lambda: prob.residual_tangent(x, 1.0), args.repeats)
+    U = np.ascontiguousarray(u[mesh.cells])
+    P = np.ascontiguousarray(x[prob.n_u:][prob.pdofs])
+    Ta = np.zeros(ne)
+    t_ker, _ = best(lambda: HK.hyperelastic_up(prob.dNdX, prob.Np, prob.wdet, U, P, prob.R, prob.kind, prob.prm,
+                                               Ta, prob.Rel, prob.Ke), args.repeats)
+    out = {"elements": int(ne), "dofs": int(prob.n_dofs), "quadrature_points": int(prob.dNdX.shape[1]),
+           "elements_per_second": round(ne / t_asm), "kernel_elements_per_second": round(ne / t_ker),
+           "assembly_seconds": round(t_asm, 4), "dolfinx": None, "dolfinx_elements_per_second": None,
+           "speedup_vs_dolfinx": None}
+    py = os.environ.get("CARDIOSIM_DOLFINX_PYTHON")
+    if py:
+        script = Path(__file__).parent / "peers" / "dolfinx_land2015.py"
+        with tempfile.TemporaryDirectory() as d:
+            f = mesh.with_fibres(geo.fibres(mesh.points[mesh.cells].mean(axis=1))).write(Path(d) / "m.vtu")
+            r = subprocess.run([py, str(script), "jacobian", "--mesh", str(f), "--repeat", str(max(args.repeats, 3))],
+                               capture_output=True, text=True)
+        if r.returncode == 0:
+            peer = json.loads(r.stdout.strip().splitlines()[-1])
+            t_peer = peer["jacobian_assembly_s"] + peer["residual_assembly_s"]
+            out.update({"dolfinx": peer, "dolfinx_elements_per_second": round(ne / t_peer),
+                        "speedup_vs_dolfinx": round(t_peer / t_asm, 1)})
+        else:
+            out["dolfinx"] = {"error": (r.stderr.strip().splitlines() or ["exit %d" % r.returncode])[-1]}
+    return out
 
 
 def _sfepy(mesh, lam, mu, repeats, t_asm, ne):

@@ -1,65 +1,78 @@
-"""Land et al. 2015 cardiac mechanics benchmark (problem 1 now; 2 and 3 need the ellipsoid).
+"""Land et al. 2015 cardiac mechanics benchmark, problems 1-3 (science.md section 1).
 
-Prints one JSON line with problem, level, order, dofs, newton_iterations, wall_s,
-assembly_s, solve_s and the quantity of interest (problem 1: beam_point_z_mm, the
-deformed z of the point (10, 0.5, 1) mm; reference 4.1692 mm, science.md section 1.1).
+Prints one JSON line: problem, level, order, formulation, dofs, newton_iterations,
+load_steps, wall_s, assembly_s, solve_s, peak_rss_mb, linear_solver and the quantities of
+interest with their reference values and relative errors:
 
-Run: python benchmarks/land2015.py --problem 1 --level 2 [--order 2] [--kappa-factor 1000]
+* problem 1 (beam): beam_point_z_mm, deformed z of (10, 0.5, 1) mm; reference 4.1692 mm;
+* problems 2 and 3 (truncated ellipsoid): endo_apex_z_mm, epi_apex_z_mm (deformed z of
+  the reference apices (0, 0, -17) and (0, 0, -20) mm) and cavity_volume_mm3; references
+  -26.612 / -28.279 / 10734 (problem 2) and -12.347 / -15.452 / 1795.9 (problem 3).
+
+With ``--peer dolfinx`` the same mesh is also solved by benchmarks/peers/dolfinx_land2015.py
+under the interpreter named by CARDIOSIM_DOLFINX_PYTHON (see benchmarks/peers/README.md);
+its JSON is nested under "dolfinx" with the time ratio "speedup_vs_dolfinx" (null if the
+peer is not installed).
+
+Run: python benchmarks/land2015.py --problem 2 --level 2 [--formulation mixed|penalty]
+     [--linear-solver auto|superlu|pardiso|...] [--steps 10] [--peer dolfinx]
 """
 
 from __future__ import annotations
 
-import argparse
-import json
 import os
-import time
 
 os.environ.setdefault("NUMBA_NUM_THREADS", "1")
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+os.environ.setdefault("MKL_NUM_THREADS", "1")
 
-import dataclasses  # noqa: E402
+import argparse  # noqa: E402
+import json  # noqa: E402
+import subprocess  # noqa: E402
+import tempfile  # noqa: E402
+from pathlib import Path  # noqa: E402
 
-import numpy as np  # noqa: E402
-
-from cardiosim import materials as MAT  # noqa: E402
-from cardiosim.fem.solver import Problem, probe, solve  # noqa: E402
-from cardiosim.mesh import land_beam  # noqa: E402
-
-REFERENCE = {1: {"beam_point_z_mm": 4.1692}}
+from cardiosim.fem.land2015 import run  # noqa: E402
 
 
-def problem1(level: int, order: int, kappa_factor: float | None, steps: int, verbose: bool):
-    mesh = land_beam(level, order=order)
-    mat = MAT.Guccione.land2015_problem1()
-    if kappa_factor is not None:
-        mat = dataclasses.replace(mat, kappa=kappa_factor * mat.C)
-    fib = np.tile(np.eye(3), (mesh.n_cells, 1, 1))  # f = x, s = y, n = z
-    mesh = mesh.with_fibres(fib)
-    prob = Problem(mesh, mat, clamped=("X0",), pressure=("Z0", 4.0))
-    t0 = time.perf_counter()
-    u, info = solve(prob, steps=steps, progress=print if verbose else None)
-    wall = time.perf_counter() - t0
-    z = 1e-3 + probe(mesh, u, (10e-3, 0.5e-3, 1e-3))[2]
-    return {"problem": 1, "level": level, "order": order, "dofs": prob.n_dofs,
-            "newton_iterations": info["newton_iterations"], "load_steps": info["steps"],
-            "wall_s": round(wall, 3), "assembly_s": round(info["assembly_s"], 3),
-            "solve_s": round(info["solve_s"], 3), "kappa_Pa": mat.bulk_modulus,
-            "beam_point_z_mm": z * 1e3,
-            "reference_mm": REFERENCE[1]["beam_point_z_mm"],
-            "relative_error": z * 1e3 / REFERENCE[1]["beam_point_z_mm"] - 1}
+def dolfinx_peer(mesh, problem: int, steps: int) -> dict | None:
+    """Solve the same mesh with the DOLFINx peer (None if CARDIOSIM_DOLFINX_PYTHON is unset)."""
+    py = os.environ.get("CARDIOSIM_DOLFINX_PYTHON")
+    if not py:
+        return None
+    script = Path(__file__).parent / "peers" / "dolfinx_land2015.py"
+    with tempfile.TemporaryDirectory() as d:
+        f = mesh.write(Path(d) / "mesh.vtu")
+        r = subprocess.run([py, str(script), "solve", "--problem", str(problem), "--mesh", str(f),
+                            "--steps", str(steps)], capture_output=True, text=True)
+    if r.returncode != 0:
+        return {"error": r.stderr.strip().splitlines()[-1] if r.stderr.strip() else f"exit {r.returncode}"}
+    return json.loads(r.stdout.strip().splitlines()[-1])
 
 
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--problem", type=int, choices=[1], default=1)
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--problem", type=int, choices=[1, 2, 3], default=1)
     ap.add_argument("--level", type=int, default=1)
+    ap.add_argument("--layers", type=int, default=None, help="transmural layers (ellipsoid; default = level)")
+    ap.add_argument("--apex-grading", type=float, default=1.0, help="ring spacing base/apex (ellipsoid)")
     ap.add_argument("--order", type=int, choices=[1, 2], default=2)
-    ap.add_argument("--kappa-factor", type=float, default=None, help="bulk modulus / C (default: the material's)")
-    ap.add_argument("--steps", type=int, default=5)
+    ap.add_argument("--formulation", choices=["mixed", "penalty"], default=None,
+                    help="default: mixed (Taylor-Hood) for P2, penalty for P1")
+    ap.add_argument("--linear-solver", default="auto")
+    ap.add_argument("--steps", type=int, default=None)
+    ap.add_argument("--peer", choices=["dolfinx"], default=None)
     ap.add_argument("--verbose", action="store_true")
     a = ap.parse_args()
-    print(json.dumps(problem1(a.level, a.order, a.kappa_factor, a.steps, a.verbose)))
+    out = run(a.problem, a.level, a.order, a.formulation, a.linear_solver, a.steps, a.layers, a.verbose, a.apex_grading)
+    mesh = out.pop("_mesh")
+    if a.peer == "dolfinx":
+        peer = dolfinx_peer(mesh, a.problem, a.steps or (5 if a.problem == 1 else 10 if a.problem == 2 else 20))
+        out["dolfinx"] = peer
+        ok = peer and "wall_s" in peer and peer.get("load_reached", 1.0) >= 1.0
+        out["speedup_vs_dolfinx"] = round(peer["wall_s"] / out["wall_s"], 2) if ok else None
+    print(json.dumps(out))
 
 
 if __name__ == "__main__":

@@ -158,13 +158,16 @@ class Mesh:
             raise MeshError(f"{self.name}: {bad.size} badly shaped cell(s) (radius ratio < {min_quality}), "
                             f"worst: cell {int(np.argmin(q))} with ratio {q.min():.3g}")
         if self.order == 2:
+            # a curved (isoparametric) mid-node sits a sagitta off its chord; a wrong node
+            # order puts it a whole edge length away
             x = self.points
-            mid = 0.5 * (x[self.cells[:, TET_EDGES[:, 0]]] + x[self.cells[:, TET_EDGES[:, 1]]])
-            off = np.linalg.norm(x[self.cells[:, 4:]] - mid, axis=2).max()
-            h = np.cbrt(scale) if scale > 0 else 1.0
-            if off > 0.25 * h:
-                raise MeshError(f"{self.name}: edge mid-nodes far from their edges ({off:.3g} m): "
-                                f"node order is not tetra10")
+            a, b = x[self.cells[:, TET_EDGES[:, 0]]], x[self.cells[:, TET_EDGES[:, 1]]]
+            off = np.linalg.norm(x[self.cells[:, 4:]] - 0.5 * (a + b), axis=2)
+            ratio = off / np.maximum(np.linalg.norm(b - a, axis=2), 1e-300)
+            if ratio.max() > 0.25:
+                e = int(np.argmax(ratio.max(axis=1)))
+                raise MeshError(f"{self.name}: edge mid-nodes far from their edges (cell {e}: "
+                                f"{ratio.max():.3g} of the edge length): node order is not tetra10")
         self.require(*markers)
         return self
 

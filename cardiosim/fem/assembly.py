@@ -9,7 +9,8 @@ from . import kernels as FK
 
 
 class Pattern:
-    """CSR pattern of a vector field (3 dofs per node) over ``cells`` and the scatter map.
+    """CSR pattern of a field with ``dofs_per_node`` dofs per node over ``cells``, and the
+    scatter map.
 
     ``pos[e, i, j]`` is the index in the CSR data array of element e's entry (i, j).
     """
@@ -18,9 +19,20 @@ class Pattern:
         cells = np.asarray(cells, dtype=np.int64)
         k = dofs_per_node
         ne, nn = cells.shape
-        self.n = n_nodes * k
-        self.dofs = (cells[:, :, None] * k + np.arange(k)[None, None, :]).reshape(ne, nn * k)
-        m = nn * k
+        self._build((cells[:, :, None] * k + np.arange(k)[None, None, :]).reshape(ne, nn * k), n_nodes * k)
+
+    @classmethod
+    def from_dofs(cls, dofs: np.ndarray, n: int) -> "Pattern":
+        """Pattern of elements with the given global dofs (ne, m) in a system of size n
+        (e.g. Taylor-Hood: 30 displacement dofs then 4 pressure dofs per element)."""
+        self = cls.__new__(cls)
+        self._build(np.asarray(dofs, dtype=np.int64), int(n))
+        return self
+
+    def _build(self, dofs: np.ndarray, n: int):
+        self.n = n
+        self.dofs = dofs
+        ne, m = dofs.shape
         rows = np.repeat(self.dofs, m, axis=1).ravel()
         cols = np.tile(self.dofs, (1, m)).ravel()
         key = rows * self.n + cols

@@ -1,10 +1,21 @@
-"""Numba kernels of total-Lagrangian hyperelasticity and follower pressure.
+"""Numba kernels of total-Lagrangian hyperelasticity, follower pressure and springs.
 
 ``hyperelastic``: element residual R_a = int P . grad N_a dV (P = F S) and consistent
 tangent K_ab = int [grad N_a . S grad N_b] I + B_a' D B_b dV, with S and D (Voigt,
 engineering strains) from :func:`cardiosim.materials.stress_tangent`, plus an active
-stress T_a f0 (x) f0. ``pressure``: the follower load -p n da on deformed boundary
-triangles with its consistent (non-symmetric) tangent.
+stress T_a f0 (x) f0 (displacement-only formulation: the law's volumetric penalty holds
+incompressibility).
+
+``hyperelastic_up``: the Taylor-Hood u-p (mixed) form of the same problem, the law with
+its penalty off plus a Lagrange multiplier p for J = 1, Pi = int W_iso dV - int p (J - 1) dV
+(as the benchmark's reference code, science.md 1.0). Element unknowns are ordered
+[u (3 nn), p (np)]; the element matrix is the symmetric saddle-point block
+[[K_uu, K_up], [K_up^T, 0]].
+
+``pressure``: the follower load -p n da on deformed boundary triangles with its consistent
+(non-symmetric) tangent. ``spring``: a Robin condition, traction -k u on boundary triangles.
+
+Fibre frames ``R`` are given per quadrature point, (ne, nq, 3, 3), rows f0, s0, n0.
 """
 
 from __future__ import annotations
@@ -13,94 +24,244 @@ import numpy as np
 from numba import njit
 
 from .. import materials as M
+from ..materials.laws import VOIGT_I, VOIGT_INDEX, VOIGT_J
+
+
+@njit(cache=True, inline="always")
+def _deformation_gradient(U, dNdX, e, q, F):
+    """F = I + grad u at quadrature point q of element e; returns det F."""
+    nn = dNdX.shape[2]
+    for i in range(3):
+        for j in range(3):
+            s = 1.0 if i == j else 0.0
+            for a in range(nn):
+                s += U[e, a, i] * dNdX[e, q, a, j]
+            F[i, j] = s
+    return (F[0, 0] * (F[1, 1] * F[2, 2] - F[1, 2] * F[2, 1])
+            - F[0, 1] * (F[1, 0] * F[2, 2] - F[1, 2] * F[2, 0])
+            + F[0, 2] * (F[1, 0] * F[2, 1] - F[1, 1] * F[2, 0]))
+
+
+@njit(cache=True, inline="always")
+def _add_displacement_block(dNdX, e, q, wq, F, S, D, Pk, T, A, Y, Re, Ke, want_k):
+    """Add the point's contribution to R_u and to the lower triangle of K_uu.
+
+    In index form, with g_a = grad N_a and CC the material tangent (D in Voigt form):
+    R[a i] = (F S g_a)_i and K[a i, b j] = g_a . A^ij g_b, with
+    A^ij_JL = sum_IK F_iI CC_IJKL F_jK + delta_ij S_JL (material plus geometric part).
+    Contracting F into CC once per point (A: 486 products) and then A with the gradients
+    costs about half the flops of the B' D B form with its 6 x 3nn strain matrix.
+    Scratch: ``Pk`` (3, 3), ``T`` (3, 3, 9), ``A`` (9, 3, 3), ``Y`` (nn, 9, 3).
+    """
+    nn = dNdX.shape[2]
+    # first Piola-Kirchhoff stress P = F S
+    for i in range(3):
+        for J in range(3):
+            Pk[i, J] = F[i, 0] * S[0, J] + F[i, 1] * S[1, J] + F[i, 2] * S[2, J]
+    for a in range(nn):
+        g0 = dNdX[e, q, a, 0]
+        g1 = dNdX[e, q, a, 1]
+        g2 = dNdX[e, q, a, 2]
+        for i in range(3):
+            Re[e, 3 * a + i] += wq * (Pk[i, 0] * g0 + Pk[i, 1] * g1 + Pk[i, 2] * g2)
+    if not want_k:
+        return
+    # T[i, J, (K, L)] = sum_I F_iI CC_IJKL; A[(i, j), J, L] (scaled by wq)
+    for i in range(3):
+        for J in range(3):
+            for K in range(3):
+                for L in range(3):
+                    c = VOIGT_INDEX[K, L]
+                    T[i, J, 3 * K + L] = (F[i, 0] * D[VOIGT_INDEX[0, J], c] + F[i, 1] * D[VOIGT_INDEX[1, J], c]
+                                          + F[i, 2] * D[VOIGT_INDEX[2, J], c])
+    for i in range(3):
+        for j in range(3):
+            for J in range(3):
+                for L in range(3):
+                    s = T[i, J, L] * F[j, 0] + T[i, J, 3 + L] * F[j, 1] + T[i, J, 6 + L] * F[j, 2]
+                    if i == j:
+                        s += S[J, L]
+                    A[3 * i + j, J, L] = wq * s
+    # Y[b, (i, j), J] = (A^ij g_b)_J
+    for b in range(nn):
+        g0 = dNdX[e, q, b, 0]
+        g1 = dNdX[e, q, b, 1]
+        g2 = dNdX[e, q, b, 2]
+        for ij in range(9):
+            for J in range(3):
+                Y[b, ij, J] = A[ij, J, 0] * g0 + A[ij, J, 1] * g1 + A[ij, J, 2] * g2
+    for a in range(nn):
+        g0 = dNdX[e, q, a, 0]
+        g1 = dNdX[e, q, a, 1]
+        g2 = dNdX[e, q, a, 2]
+        for b in range(a + 1):
+            for i in range(3):
+                jmax = i + 1 if b == a else 3
+                for j in range(jmax):
+                    ij = 3 * i + j
+                    Ke[e, 3 * a + i, 3 * b + j] += g0 * Y[b, ij, 0] + g1 * Y[b, ij, 1] + g2 * Y[b, ij, 2]
+
+
+@njit(cache=True, inline="always")
+def _symmetrize(Ke, e, m):
+    for r in range(m):
+        for c in range(r + 1, m):
+            Ke[e, r, c] = Ke[e, c, r]
 
 
 @njit(cache=True)
-def hyperelastic(dNdX, wdet, U, R, kind, prm, Ta, Re, Ke):
+def hyperelastic(dNdX, wdet, U, R, kind, prm, Ta, Re, Ke, want_k=True):
     """Residual Re (ne, 3nn) and tangent Ke (ne, 3nn, 3nn); returns the stored energy.
 
-    ``U`` (ne, nn, 3) element displacements, ``R`` (ne, 3, 3) fibre frames (rows f0, s0,
-    n0), ``Ta`` (ne,) active tension [Pa]. Returns -1 - e if J <= 0 in element e.
+    ``U`` (ne, nn, 3) element displacements, ``R`` (ne, nq, 3, 3) fibre frames, ``Ta`` (ne,)
+    active tension [Pa]. Returns -1 - e if J <= 0 in element e. ``want_k=False`` skips
+    the tangent (line-search trials).
     """
     ne, nq, nn = dNdX.shape[0], dNdX.shape[1], dNdX.shape[2]
+    m = 3 * nn
     F = np.empty((3, 3))
     C = np.empty((3, 3))
     S = np.empty((3, 3))
     D = np.empty((6, 6))
-    B = np.empty((6, 3 * nn))
+    Pk = np.empty((3, 3))
+    T = np.empty((3, 3, 9))
+    A = np.empty((9, 3, 3))
+    Y = np.empty((nn, 9, 3))
     energy = 0.0
     for e in range(ne):
         Re[e, :] = 0.0
-        Ke[e, :, :] = 0.0
+        if want_k:
+            Ke[e, :, :] = 0.0
         for q in range(nq):
-            for i in range(3):
-                for j in range(3):
-                    s = 1.0 if i == j else 0.0
-                    for a in range(nn):
-                        s += U[e, a, i] * dNdX[e, q, a, j]
-                    F[i, j] = s
-            det = (F[0, 0] * (F[1, 1] * F[2, 2] - F[1, 2] * F[2, 1])
-                   - F[0, 1] * (F[1, 0] * F[2, 2] - F[1, 2] * F[2, 0])
-                   + F[0, 2] * (F[1, 0] * F[2, 1] - F[1, 1] * F[2, 0]))
+            det = _deformation_gradient(U, dNdX, e, q, F)
             if det <= 0.0:
                 return -1.0 - e
             for i in range(3):
                 for j in range(3):
                     C[i, j] = F[0, i] * F[0, j] + F[1, i] * F[1, j] + F[2, i] * F[2, j]
-            W = M.stress_tangent(kind, C, R[e], prm, S, D)
+            if want_k:
+                W = M.stress_tangent(kind, C, R[e, q], prm, S, D)
+            else:
+                W = M.stress(kind, C, R[e, q], prm, S)
             if Ta[e] != 0.0:
-                M.active_stress(Ta[e], R[e], S)
-            wq = wdet[e, q]
-            energy += wq * W
-            # B: variation of the engineering Green strain per nodal displacement
-            for a in range(nn):
-                g0 = dNdX[e, q, a, 0]
-                g1 = dNdX[e, q, a, 1]
-                g2 = dNdX[e, q, a, 2]
-                for i in range(3):
-                    c = 3 * a + i
-                    B[0, c] = F[i, 0] * g0
-                    B[1, c] = F[i, 1] * g1
-                    B[2, c] = F[i, 2] * g2
-                    B[3, c] = F[i, 0] * g1 + F[i, 1] * g0
-                    B[4, c] = F[i, 1] * g2 + F[i, 2] * g1
-                    B[5, c] = F[i, 0] * g2 + F[i, 2] * g0
-            Sv0, Sv1, Sv2, Sv3, Sv4, Sv5 = S[0, 0], S[1, 1], S[2, 2], S[0, 1], S[1, 2], S[0, 2]
-            m = 3 * nn
-            for c in range(m):
-                Re[e, c] += wq * (B[0, c] * Sv0 + B[1, c] * Sv1 + B[2, c] * Sv2
-                                  + B[3, c] * Sv3 + B[4, c] * Sv4 + B[5, c] * Sv5)
-            # material part B' D B
-            for c in range(m):
-                DB = np.zeros(6)
-                for k in range(6):
-                    s = 0.0
-                    for l in range(6):
-                        s += D[k, l] * B[l, c]
-                    DB[k] = s
-                for r in range(c, m):
-                    s = 0.0
-                    for k in range(6):
-                        s += B[k, r] * DB[k]
-                    Ke[e, r, c] += wq * s
-            # geometric part (grad N_a . S grad N_b) delta_ij
-            for a in range(nn):
-                for b in range(nn):
-                    s = 0.0
-                    for I in range(3):
-                        for J in range(3):
-                            s += dNdX[e, q, a, I] * S[I, J] * dNdX[e, q, b, J]
-                    s *= wq
-                    for i in range(3):
-                        r = 3 * a + i
-                        c = 3 * b + i
-                        if r >= c:
-                            Ke[e, r, c] += s
-        m = 3 * nn
-        for r in range(m):
-            for c in range(r + 1, m):
-                Ke[e, r, c] = Ke[e, c, r]
+                M.active_stress(Ta[e], R[e, q], S)
+            energy += wdet[e, q] * W
+            _add_displacement_block(dNdX, e, q, wdet[e, q], F, S, D, Pk, T, A, Y, Re, Ke, want_k)
+        if want_k:
+            _symmetrize(Ke, e, m)
     return energy
+
+
+@njit(cache=True)
+def hyperelastic_up(dNdX, Np, wdet, U, P, R, kind, prm, Ta, Re, Ke, want_k=True):
+    """Taylor-Hood u-p element residual and tangent; returns the Lagrangian.
+
+    ``Np`` (nq, np) pressure shape functions at the quadrature points, ``P`` (ne, np)
+    element pressures [Pa]; ``prm`` must have its penalty off (kappa = prm[-1] = 0).
+    Re (ne, 3nn + np), Ke (ne, 3nn + np, 3nn + np). R_u = int B' (S - p J C^-1) dV,
+    R_p = -int N_p (J - 1) dV; K_up = -int N_p J B' C^-1 dV; K_pp = 0.
+    Returns -1 - e if J <= 0 in element e.
+    """
+    ne, nq, nn = dNdX.shape[0], dNdX.shape[1], dNdX.shape[2]
+    npr = Np.shape[1]
+    m = 3 * nn
+    F = np.empty((3, 3))
+    C = np.empty((3, 3))
+    S = np.empty((3, 3))
+    D = np.empty((6, 6))
+    Pk = np.empty((3, 3))
+    T = np.empty((3, 3, 9))
+    A = np.empty((9, 3, 3))
+    Y = np.empty((nn, 9, 3))
+    ci = np.empty(6)
+    lagrangian = 0.0
+    for e in range(ne):
+        Re[e, :] = 0.0
+        if want_k:
+            Ke[e, :, :] = 0.0
+        for q in range(nq):
+            J = _deformation_gradient(U, dNdX, e, q, F)
+            if J <= 0.0:
+                return -1.0 - e
+            for i in range(3):
+                for j in range(3):
+                    C[i, j] = F[0, i] * F[0, j] + F[1, i] * F[1, j] + F[2, i] * F[2, j]
+            if want_k:
+                W = M.stress_tangent(kind, C, R[e, q], prm, S, D)
+            else:
+                W = M.stress(kind, C, R[e, q], prm, S)
+            if Ta[e] != 0.0:
+                M.active_stress(Ta[e], R[e, q], S)
+            p = 0.0
+            for j in range(npr):
+                p += Np[q, j] * P[e, j]
+            wq = wdet[e, q]
+            lagrangian += wq * (W - p * (J - 1.0))
+            # C^-1 as a stress-like Voigt vector, from F^-1 (C^-1 = F^-1 F^-T)
+            Fi00 = (F[1, 1] * F[2, 2] - F[1, 2] * F[2, 1]) / J
+            Fi01 = (F[0, 2] * F[2, 1] - F[0, 1] * F[2, 2]) / J
+            Fi02 = (F[0, 1] * F[1, 2] - F[0, 2] * F[1, 1]) / J
+            Fi10 = (F[1, 2] * F[2, 0] - F[1, 0] * F[2, 2]) / J
+            Fi11 = (F[0, 0] * F[2, 2] - F[0, 2] * F[2, 0]) / J
+            Fi12 = (F[0, 2] * F[1, 0] - F[0, 0] * F[1, 2]) / J
+            Fi20 = (F[1, 0] * F[2, 1] - F[1, 1] * F[2, 0]) / J
+            Fi21 = (F[0, 1] * F[2, 0] - F[0, 0] * F[2, 1]) / J
+            Fi22 = (F[0, 0] * F[1, 1] - F[0, 1] * F[1, 0]) / J
+            ci[0] = Fi00 * Fi00 + Fi01 * Fi01 + Fi02 * Fi02
+            ci[1] = Fi10 * Fi10 + Fi11 * Fi11 + Fi12 * Fi12
+            ci[2] = Fi20 * Fi20 + Fi21 * Fi21 + Fi22 * Fi22
+            ci[3] = Fi00 * Fi10 + Fi01 * Fi11 + Fi02 * Fi12
+            ci[4] = Fi10 * Fi20 + Fi11 * Fi21 + Fi12 * Fi22
+            ci[5] = Fi00 * Fi20 + Fi01 * Fi21 + Fi02 * Fi22
+            pJ = p * J
+            S[0, 0] -= pJ * ci[0]
+            S[1, 1] -= pJ * ci[1]
+            S[2, 2] -= pJ * ci[2]
+            S[0, 1] -= pJ * ci[3]
+            S[1, 0] -= pJ * ci[3]
+            S[1, 2] -= pJ * ci[4]
+            S[2, 1] -= pJ * ci[4]
+            S[0, 2] -= pJ * ci[5]
+            S[2, 0] -= pJ * ci[5]
+            if want_k:
+                # d(-p J C^-1)/dE = -p J (C^-1 (x) C^-1 - 2 C^-1 (.) C^-1)
+                for a in range(6):
+                    i, j = VOIGT_I[a], VOIGT_J[a]
+                    for b in range(6):
+                        k, l = VOIGT_I[b], VOIGT_J[b]
+                        D[a, b] -= pJ * (ci[a] * ci[b] - _c(ci, i, k) * _c(ci, j, l) - _c(ci, i, l) * _c(ci, j, k))
+            _add_displacement_block(dNdX, e, q, wq, F, S, D, Pk, T, A, Y, Re, Ke, want_k)
+            for j in range(npr):
+                Re[e, m + j] -= wq * Np[q, j] * (J - 1.0)
+            if want_k:
+                # dJ = J C^-1 : dE = J (F^-T grad N_a)_i per displacement dof (a, i)
+                for a in range(nn):
+                    g0 = dNdX[e, q, a, 0]
+                    g1 = dNdX[e, q, a, 1]
+                    g2 = dNdX[e, q, a, 2]
+                    wJ = wq * J
+                    h0 = wJ * (Fi00 * g0 + Fi10 * g1 + Fi20 * g2)
+                    h1 = wJ * (Fi01 * g0 + Fi11 * g1 + Fi21 * g2)
+                    h2 = wJ * (Fi02 * g0 + Fi12 * g1 + Fi22 * g2)
+                    for j in range(npr):
+                        Ke[e, m + j, 3 * a] -= Np[q, j] * h0
+                        Ke[e, m + j, 3 * a + 1] -= Np[q, j] * h1
+                        Ke[e, m + j, 3 * a + 2] -= Np[q, j] * h2
+        if want_k:
+            _symmetrize(Ke, e, m + npr)
+    return lagrangian
+
+
+@njit(cache=True, inline="always")
+def _c(ci, i, j):
+    """Component (i, j) of a symmetric tensor stored as a stress-like Voigt vector."""
+    if i == j:
+        return ci[i]
+    if i + j == 1:
+        return ci[3]
+    if i + j == 3:
+        return ci[4]
+    return ci[5]
 
 
 @njit(cache=True)
@@ -147,3 +308,37 @@ def pressure(Xf, Uf, N, dN, w, p, Re, Ke):
                     Ke[f, 3 * k + 1, 3 * l + 2] += t * v0
                     Ke[f, 3 * k + 2, 3 * l + 0] += t * v1
                     Ke[f, 3 * k + 2, 3 * l + 1] -= t * v0
+
+
+@njit(cache=True)
+def spring(Xf, Uf, N, dN, w, k, Re, Ke):
+    """Robin condition: traction -k u [Pa/m] on boundary triangles, over the reference area.
+
+    Re = +int k N_a u dA (R = F_int + Re), Ke = int k N_a N_b dA I; linear in u.
+    """
+    nf, nn = Xf.shape[0], Xf.shape[1]
+    nq = w.shape[0]
+    for f in range(nf):
+        Re[f, :] = 0.0
+        Ke[f, :, :] = 0.0
+        for q in range(nq):
+            a = np.zeros(3)
+            b = np.zeros(3)
+            for l in range(nn):
+                for i in range(3):
+                    a[i] += dN[q, l, 0] * Xf[f, l, i]
+                    b[i] += dN[q, l, 1] * Xf[f, l, i]
+            dA = np.sqrt((a[1] * b[2] - a[2] * b[1]) ** 2 + (a[2] * b[0] - a[0] * b[2]) ** 2
+                         + (a[0] * b[1] - a[1] * b[0]) ** 2) * w[q]
+            uq = np.zeros(3)
+            for l in range(nn):
+                for i in range(3):
+                    uq[i] += N[q, l] * Uf[f, l, i]
+            for r in range(nn):
+                s = k * dA * N[q, r]
+                for i in range(3):
+                    Re[f, 3 * r + i] += s * uq[i]
+                for c in range(nn):
+                    t = s * N[q, c]
+                    for i in range(3):
+                        Ke[f, 3 * r + i, 3 * c + i] += t
