@@ -102,3 +102,43 @@ def test_taylor_hood_is_free_of_locking_where_the_penalty_locks():
         zs[form] = 1e3 * (1e-3 + probe(mesh, u, (10e-3, 0.5e-3, 1e-3))[2])
     assert abs(zs["mixed"] / 4.1692 - 1) < 0.01
     assert zs["penalty"] < 4.1692 * 0.97
+
+
+def test_bad_problem_inputs_are_clear_errors():
+    mesh = _beam(1)
+    mat = MAT.Guccione.land2015_problem1()
+    with pytest.raises(ValueError, match="spring stiffness on 'X1' must be >= 0"):
+        Problem(mesh, mat, clamped=("X0",), springs=("X1", -1.0))
+    with pytest.raises(ValueError, match="pressure on 'Z0' must be finite"):
+        Problem(mesh, mat, clamped=("X0",), pressure=("Z0", float("nan")))
+    with pytest.raises(ValueError, match="fibre field has non-finite"):
+        Problem(mesh, mat, clamped=("X0",), fibre_field=lambda x: np.full((len(x), 3, 3), np.nan))
+    with pytest.raises(ValueError, match="needs a P2 mesh"):
+        Problem(box(2, 1, 1), MAT.NeoHooke(mu=1.0e3, kappa=1.0e4), formulation="mixed")
+    with pytest.raises(ValueError, match="formulation must be"):
+        Problem(mesh, mat, formulation="hybrid")
+    # a P2 element turned inside out by a displaced mid-node is caught before any solve
+    from cardiosim.mesh import Mesh
+    pts = mesh.points.copy()
+    c = mesh.cells[0]
+    pts[c[4]] = pts[c[2]] + 2.0 * (pts[c[2]] - pts[c[4]])
+    bad = Mesh(pts, mesh.cells, mesh.facets, mesh.fibres, name="bent")
+    with pytest.raises(ValueError, match="bent: element 0 has a non-positive Jacobian"):
+        Problem(bad, mat, clamped=("X0",))
+
+
+def test_springs_hold_a_free_body_and_match_the_linear_limit():
+    """A beam loaded on Z0 with no clamp but springs k on X0: at small load the tip moves
+    like the clamped beam plus the spring's compliance, and it tends to the clamped
+    answer as k grows (Robin -> Dirichlet)."""
+    mesh = _beam(1)
+    mat = MAT.Guccione.land2015_problem1()
+    tip = (10e-3, 0.5e-3, 1e-3)
+    u, _ = solve(Problem(mesh, mat, clamped=("X0",), pressure=("Z0", 0.5)), steps=1)
+    zc = probe(mesh, u, tip)[2]
+    zs = []
+    for k in (1e8, 1e11):
+        u, _ = solve(Problem(mesh, mat, springs=("X0", k), pressure=("Z0", 0.5)), steps=1)
+        zs.append(probe(mesh, u, tip)[2])
+    assert zs[0] > zs[1] > zc > 0
+    assert zs[1] == pytest.approx(zc, rel=2e-3)
