@@ -4,10 +4,10 @@ Prints one JSON line {"linear_elasticity_P1": {...}, "guccione_taylor_hood_P2P1"
 
 linear_elasticity_P1: stiffness on ~100,000 P1 tetrahedra (unit cube). Keys:
   elements, dofs, nnz          size of the job (structured unit cube, 6 tets per hexahedron)
-  elements_per_second          cardiosim: element stiffness kernel + scatter into the CSR data
-                               array, best of 3 (the pattern and the geometry are computed
+  elements_per_second          cardiosim: element stiffness computed and scattered into the
+                               CSR data array in one compiled pass, best of 3 (the pattern and the geometry are computed
                                once, as the peers' bases are: geometry_seconds, pattern_seconds)
-  kernel_elements_per_second   element kernels alone (no scatter)
+  kernel_elements_per_second   element matrices alone, into an (ne, 12, 12) array (no scatter)
   pattern_seconds              building the CSR pattern and scatter map once
   skfem_elements_per_second    scikit-fem 'asm(linear_elasticity)' on the same mesh, same P1
                                element, best of 3; null when scikit-fem is absent
@@ -90,8 +90,7 @@ def linear_elasticity(args):
         FK.linear_elastic(dNdX, wdet, lam, mu, Ke)
 
     def assemble():
-        kernels()
-        FK.scatter_matrix(Ke, pat.pos, data)
+        FK.assemble_linear_elastic(dNdX, wdet, lam, mu, pat.pos, data)
         return data
 
     assemble()  # compile

@@ -5,13 +5,16 @@ Prints one JSON line:
               with (threadpoolctl; SuperLU and pyamg are sequential code)
   versions    of each solver package (null: not installed)
   cases       list of {case, n, nnz, symmetric, methods, variants}:
-                methods[name] = {setup_s, solve_s, total_s, residual, error[, refactor_s]}
-                  or {skipped/failed}
+                methods[name] = {setup_s, solve_s, total_s, residual, error[, refactor_s]
+                  [, iterations]} or {skipped/failed}
                   setup_s: factorisation (AMG: hierarchy) time, solve_s: one solve,
                   refactor_s: factorisation keeping the symbolic analysis (reuse=, what
                   a Newton iteration needs; umfpack, pardiso, cholmod),
                   best of --repeat; residual |b - A x| / |b|; error |x - x_true| / |x_true|
-                  for b = A x_true, x_true random (seed 0)
+                  for b = A x_true, x_true random (seed 0; Taylor-Hood cases with
+                  block-gmres: pressures scaled by 5e6); iterations: Krylov methods.
+                  "block-gmres" (Taylor-Hood cases only) stops on its scaled residual
+                  (rtol 1e-8): its residual and error here are ~1e-8 to 1e-6, not 1e-15
                 variants: SuperLU column orderings, PARDISO matrix types (same fields)
   default     the fastest robust method: solved every non-SPD case (saddle points
               included) to residual <= 1e-8, smallest summed total_s over the cases
@@ -24,10 +27,16 @@ Cases (P2 tetrahedra, Land et al. 2015):
   beam-L{l}-penalty   displacement-only (penalty kappa) tangent at that deformed state
   beam-L{l}-spd       penalty tangent at u = 0 without load: SPD (cholmod, pyamg-CG)
   ellipsoid-L{l}-*    --ellipsoid levels: problem 2 ellipsoid, Taylor-Hood and penalty
-                      tangents at the first Newton iterate of a 1 kPa step
+                      tangents at the first Newton iterate of a 1 kPa step; the
+                      Taylor-Hood one also with "block-gmres" (saddle_point_options)
+  ellipsoid-L{l}-loaded  --loaded levels: Taylor-Hood tangent at the converged 10 kPa
+                      state (Newton with "block-gmres", 5 load steps; level 2: ~1 min),
+                      b = -R(x*) at 9 kPa, error against PARDISO
   FILE.npz            any --matrix given (scipy.sparse.save_npz)
 
-Run: python benchmarks/linear_solvers.py [--levels 1 2] [--ellipsoid 2] [--matrix A.npz ...] [--repeat 3]
+Run: python benchmarks/linear_solvers.py [--levels 1 2] [--ellipsoid 2] [--loaded 3] [--matrix A.npz ...]
+     [--methods pardiso block-gmres] [--repeat 3]
+(--methods: only these, e.g. on large meshes where the direct solvers take minutes)
 """
 
 from __future__ import annotations
@@ -51,7 +60,7 @@ from cardiosim.fem.solver import Problem, solve  # noqa: E402
 from cardiosim.mesh import land_beam  # noqa: E402
 
 PACKAGES = {"superlu": "scipy", "umfpack": "scikit-umfpack", "cholmod": "scikit-sparse",
-            "pardiso": "pypardiso", "pyamg": "pyamg"}
+            "pardiso": "pypardiso", "pyamg": "pyamg", "block-gmres": "pyamg"}
 # SuperLU: SciPy's default (COLAMD, partial pivoting); minimum degree on A + A^T with
 # partial pivoting (10-30x slower from ~9,000 unknowns: only run on smaller cases) and
 # with a 0.1 diagonal threshold (the registry uses 0.001). PARDISO's structurally
@@ -80,7 +89,7 @@ def beam_cases(level: int):
     _, K = mixed.residual_tangent(info["x"], 1.0)
     out = [(f"beam-L{level}-mixed", K[mixed.free][:, mixed.free], {})]
     pen = Problem(mesh, mat, clamped=("X0",), pressure=("Z0", 4.0), formulation="penalty")
-    amg = {"coords": pen.coords, "dofs": pen.free}
+    amg = {"pyamg": {"coords": pen.coords, "dofs": pen.free}}
     _, K = pen.residual_tangent(u.ravel(), 1.0)
     out.append((f"beam-L{level}-penalty", K[pen.free][:, pen.free], amg))
     _, K = pen.residual_tangent(np.zeros(pen.n_dofs), 0.0)
@@ -102,8 +111,32 @@ def ellipsoid_cases(level: int):
         x = np.zeros(p.n_dofs)
         x[p.free] = L.solve_linear(K[p.free][:, p.free], -R[p.free], "superlu")
         _, K = p.residual_tangent(x, 0.1)
-        out.append((f"ellipsoid-L{level}-{form}", K[p.free][:, p.free], {"coords": p.coords, "dofs": p.free}))
+        opts = {"pyamg": {"coords": p.coords, "dofs": p.free}}
+        if form == "mixed":
+            opts["block-gmres"] = L.saddle_point_options(p)
+        out.append((f"ellipsoid-L{level}-{form}", K[p.free][:, p.free], opts))
     return out
+
+
+def loaded_case(level: int):
+    """Problem 2 Taylor-Hood tangent at the converged 10 kPa state x*, with b = -R(x*) at
+    9 kPa (a load decrement: at 10 kPa the residual is at round-off).
+    Newton runs with "block-gmres" (Problem takes only a method name: its solve is
+    swapped in here)."""
+    from cardiosim.ellipsoid import TruncatedEllipsoid
+    from cardiosim.fem import solver as S
+
+    mesh = TruncatedEllipsoid.land2015().mesh(level=level, order=2)
+    p = Problem(mesh, MAT.Guccione.land2015_problem2(), clamped=("BASE",), pressure=("ENDO", 10e3))
+    opts = L.saddle_point_options(p)
+    swapped, S._linear_solve = S._linear_solve, lambda prob, A, b: L.solve_linear(A, b, "block-gmres", **opts)
+    try:
+        _, info = solve(p, steps=5)
+    finally:
+        S._linear_solve = swapped
+    R, _ = p.residual_tangent(info["x"], 0.9, want_k=False)
+    _, K = p.residual_tangent(info["x"], 1.0)
+    return [(f"ellipsoid-L{level}-loaded", K[p.free][:, p.free], {"block-gmres": opts}, -R[p.free])]
 
 
 def threads_in_use(method):
@@ -122,12 +155,13 @@ def threads_in_use(method):
                    for i in threadpool_info() if keep(i)})
 
 
-SEQUENTIAL = {"superlu": "1 (SuperLU in SciPy is sequential)", "pyamg": "1 (pyamg's C++ kernels are sequential)"}
+SEQUENTIAL = {"superlu": "1 (SuperLU in SciPy is sequential)", "pyamg": "1 (pyamg's C++ kernels are sequential)",
+              "block-gmres": "1 (pyamg's C++ kernels; NumPy BLAS-2 in GMRES, OPENBLAS_NUM_THREADS)"}
 REUSE = ("umfpack", "pardiso", "cholmod")  # keep the symbolic analysis with reuse=
 
 
-def measure(A, method, opts, symmetric, repeat, x_true):
-    b = A @ x_true
+def measure(A, method, opts, symmetric, repeat, x_true, b=None):
+    b = A @ x_true if b is None else b
     best_setup, best_solve, x = float("inf"), float("inf"), None
     for _ in range(repeat):
         f = L.factorized(A, method, symmetric=symmetric, **opts)
@@ -135,12 +169,13 @@ def measure(A, method, opts, symmetric, repeat, x_true):
         x = f(b)
         best_solve = min(best_solve, time.perf_counter() - t0)
         best_setup = min(best_setup, f.setup_s)
-        del f
     res = float(np.linalg.norm(b - A @ x) / np.linalg.norm(b))
     err = float(np.linalg.norm(x - x_true) / np.linalg.norm(x_true))
     out = {"setup_s": round(best_setup, 5), "solve_s": round(best_solve, 5),
            "total_s": round(best_setup + best_solve, 5), "residual": float(f"{res:.3e}"),
            "error": float(f"{err:.3e}")}
+    if f.last.get("iterations") is not None:
+        out["iterations"] = int(f.last["iterations"])
     if method in REUSE:
         # a Newton iteration with the pattern kept: numerical factorisation only
         best = float("inf")
@@ -153,29 +188,42 @@ def measure(A, method, opts, symmetric, repeat, x_true):
     return out
 
 
-def run_case(name, A, opts, repeat, avail, thread_log):
+def run_case(name, A, opts, repeat, avail, thread_log, b=None, methods=None):
+    """opts: {method: options} (methods not named get none; SADDLE_METHODS only run where
+    named); b: right-hand side (default A x_true); methods: only these."""
     A = sp.csr_matrix(A)
     amax = abs(A).max()
     symmetric = bool(abs(A - A.T).max() <= 1e-12 * amax)
     x_true = np.random.default_rng(0).standard_normal(A.shape[0])
+    if "block-gmres" in opts:
+        # Taylor-Hood: pressures [Pa] ~5e6 x displacements [m] (shear modulus / element
+        # size), else p hardly shows in b = A x_true and a solver stopping on a scaled
+        # residual (block-gmres) is judged on digits b does not hold (error 0.36 at 1:1)
+        x_true[opts["block-gmres"]["n_u"]:] *= 5e6
+    if b is not None:  # error against the most accurate solve there is
+        x_true = L.solve_linear(A, b, "pardiso" if avail["pardiso"] else "superlu")
     row = {"case": name, "n": A.shape[0], "nnz": int(A.nnz), "symmetric": symmetric, "methods": {},
            "variants": {}}
-    for m in L.METHODS:
+    for m in L.METHODS + tuple(k for k in L.SADDLE_METHODS if k in opts):
+        if methods and m not in methods:
+            continue
         if not avail[m]:
             row["methods"][m] = {"skipped": f"{PACKAGES[m]} not installed"}
             continue
-        o = opts if m == "pyamg" else {}
+        o = opts.get(m, {})
         try:
-            row["methods"][m] = measure(A, m, o, symmetric, repeat, x_true)
+            row["methods"][m] = measure(A, m, o, symmetric, repeat, x_true, b)
         except L.LinearSolverError as e:
             row["methods"][m] = {"failed": str(e)}
         thread_log.setdefault(m, threads_in_use(m))
     for m, o, max_n in VARIANTS:
+        if methods and m not in methods:
+            continue
         if not avail[m] or (max_n is not None and A.shape[0] > max_n):
             continue
         key = m + "[" + ",".join(f"{k}={v}" for k, v in o.items()) + "]"
         try:
-            row["variants"][key] = measure(A, m, o, symmetric, repeat, x_true)
+            row["variants"][key] = measure(A, m, o, symmetric, repeat, x_true, b)
         except L.LinearSolverError as e:
             row["variants"][key] = {"failed": str(e)}
     return row
@@ -200,7 +248,10 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--levels", type=int, nargs="*", default=[1, 2], help="beam levels")
     ap.add_argument("--ellipsoid", type=int, nargs="*", default=[], help="ellipsoid levels (2: ~9k unknowns)")
+    ap.add_argument("--loaded", type=int, nargs="*", default=[],
+                    help="ellipsoid levels: Taylor-Hood tangent at the converged 10 kPa state")
     ap.add_argument("--matrix", action="append", default=[], help="scipy.sparse.save_npz file (repeatable)")
+    ap.add_argument("--methods", nargs="*", default=None, help="only these methods (and their variants)")
     ap.add_argument("--repeat", type=int, default=3)
     a = ap.parse_args()
     avail = L.available()
@@ -209,10 +260,12 @@ def main():
         cases += beam_cases(lev)
     for lev in a.ellipsoid:
         cases += ellipsoid_cases(lev)
+    for lev in a.loaded:
+        cases += loaded_case(lev)
     for f in a.matrix:
         cases.append((os.path.basename(f), sp.load_npz(f), {}))
     thread_log: dict = {}
-    rows = [run_case(n, A, o, a.repeat, avail, thread_log) for n, A, o in cases]
+    rows = [run_case(c[0], c[1], c[2], a.repeat, avail, thread_log, *c[3:], methods=a.methods) for c in cases]
     # robust = general: cases that are SPD only (cholmod/pyamg territory) do not decide
     general = [r for r in rows if not r["case"].endswith("-spd")]
     default, totals = pick_default(general)

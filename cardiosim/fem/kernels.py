@@ -59,39 +59,59 @@ def geometry(X, dN, w, dNdX, wdet):
     return bad
 
 
+@njit(cache=True, inline="always")
+def _linear_elastic_element(dNdX, wdet, e, lam, mu, ke):
+    """Element e's small-strain stiffness into ke (3nn, 3nn)."""
+    nq, nn = dNdX.shape[1], dNdX.shape[2]
+    for i in range(3 * nn):
+        for j in range(3 * nn):
+            ke[i, j] = 0.0
+    for q in range(nq):
+        wq = wdet[e, q]
+        for a in range(nn):
+            ga0 = dNdX[e, q, a, 0]
+            ga1 = dNdX[e, q, a, 1]
+            ga2 = dNdX[e, q, a, 2]
+            for b in range(a, nn):
+                gb0 = dNdX[e, q, b, 0]
+                gb1 = dNdX[e, q, b, 1]
+                gb2 = dNdX[e, q, b, 2]
+                dot = ga0 * gb0 + ga1 * gb1 + ga2 * gb2
+                # K_ab,ij = lam ga_i gb_j + mu ga_j gb_i + mu (ga . gb) delta_ij
+                ga = (ga0, ga1, ga2)
+                gb = (gb0, gb1, gb2)
+                for i in range(3):
+                    for j in range(3):
+                        v = lam * ga[i] * gb[j] + mu * ga[j] * gb[i]
+                        if i == j:
+                            v += mu * dot
+                        ke[3 * a + i, 3 * b + j] += wq * v
+    for a in range(nn):
+        for b in range(a + 1, nn):
+            for i in range(3):
+                for j in range(3):
+                    ke[3 * b + j, 3 * a + i] = ke[3 * a + i, 3 * b + j]
+
+
 @njit(cache=True)
 def linear_elastic(dNdX, wdet, lam, mu, Ke):
     """Small-strain isotropic stiffness Ke (ne, 3nn, 3nn): int B' D B, Lame lam, mu [Pa]."""
-    ne, nq, nn = dNdX.shape[0], dNdX.shape[1], dNdX.shape[2]
-    for e in range(ne):
+    for e in range(dNdX.shape[0]):
+        _linear_elastic_element(dNdX, wdet, e, lam, mu, Ke[e])
+
+
+@njit(cache=True)
+def assemble_linear_elastic(dNdX, wdet, lam, mu, pos, data):
+    """The global stiffness straight into the CSR data array (pattern map ``pos``): the
+    element matrix stays in cache instead of a round trip through an (ne, m, m) array."""
+    nn = dNdX.shape[2]
+    ke = np.empty((3 * nn, 3 * nn))
+    data[:] = 0.0
+    for e in range(dNdX.shape[0]):
+        _linear_elastic_element(dNdX, wdet, e, lam, mu, ke)
         for i in range(3 * nn):
             for j in range(3 * nn):
-                Ke[e, i, j] = 0.0
-        for q in range(nq):
-            wq = wdet[e, q]
-            for a in range(nn):
-                ga0 = dNdX[e, q, a, 0]
-                ga1 = dNdX[e, q, a, 1]
-                ga2 = dNdX[e, q, a, 2]
-                for b in range(a, nn):
-                    gb0 = dNdX[e, q, b, 0]
-                    gb1 = dNdX[e, q, b, 1]
-                    gb2 = dNdX[e, q, b, 2]
-                    dot = ga0 * gb0 + ga1 * gb1 + ga2 * gb2
-                    # K_ab,ij = lam ga_i gb_j + mu ga_j gb_i + mu (ga . gb) delta_ij
-                    ga = (ga0, ga1, ga2)
-                    gb = (gb0, gb1, gb2)
-                    for i in range(3):
-                        for j in range(3):
-                            v = lam * ga[i] * gb[j] + mu * ga[j] * gb[i]
-                            if i == j:
-                                v += mu * dot
-                            Ke[e, 3 * a + i, 3 * b + j] += wq * v
-        for a in range(nn):
-            for b in range(a + 1, nn):
-                for i in range(3):
-                    for j in range(3):
-                        Ke[e, 3 * b + j, 3 * a + i] = Ke[e, 3 * a + i, 3 * b + j]
+                data[pos[e, i, j]] += ke[i, j]
 
 
 @njit(cache=True)
