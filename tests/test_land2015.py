@@ -31,3 +31,13 @@ def test_problem3_inflation_and_contraction_level2_graded():
     layers: -3.3 %; level 2 with 4 layers and rings 3x closer at the apex: -2.0 %)."""
     out = run(3, 2, layers=4, apex_grading=3.0, steps=8)
     _check(out, 3, 0.03)
+
+
+def test_problem2_with_the_block_krylov_solver_matches_the_direct_solve():
+    """The AMG-preconditioned GMRES of the saddle point (the solver for large meshes) gives
+    the direct solver's answer through the whole Newton solve."""
+    pytest.importorskip("pyamg")
+    a = run(2, 1, linear_solver="superlu")
+    b = run(2, 1, linear_solver="block-gmres")
+    for k in REFERENCE[2]:
+        assert b[k] == pytest.approx(a[k], rel=1e-6), k

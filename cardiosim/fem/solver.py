@@ -32,7 +32,7 @@ from . import hyperelastic as HK
 from . import kernels as FK
 from .assembly import Pattern
 from .elements import Element, shape_functions
-from .linear import factorized
+from .linear import factorized, saddle_point_options
 from .measures import probe  # noqa: F401  (re-exported: solver.probe)
 
 
@@ -78,7 +78,9 @@ class Problem:
     fibre_field : optional callable, points (n, 3) [m] -> frames (n, 3, 3) (rows f0, s0,
         n0), evaluated at the quadrature points; otherwise the mesh's fibres (per cell,
         or per node interpolated to the quadrature points and re-orthonormalised)
-    linear_solver : a method of :func:`cardiosim.fem.linear.solve_linear`
+    linear_solver : a method of :func:`cardiosim.fem.linear.solve_linear`; "block-gmres"
+        (AMG-preconditioned Krylov for the Taylor-Hood saddle point, for large meshes) gets
+        its options from :func:`cardiosim.fem.linear.saddle_point_options`
     """
 
     mesh: Mesh
@@ -228,12 +230,17 @@ def _linear_solve(problem, A, b):
     Newton matrix (same pattern) where the method allows (PARDISO, UMFPACK: ~40 % of a
     factorisation)."""
     prev = getattr(problem, "_factor", None)
+    opts = {}
+    if problem.linear_solver == "block-gmres":
+        if getattr(problem, "_solver_opts", None) is None:
+            problem._solver_opts = saddle_point_options(problem)
+        opts = problem._solver_opts
     try:
-        f = factorized(A, problem.linear_solver, reuse=prev)
+        f = factorized(A, problem.linear_solver, reuse=prev, **opts)
     except Exception:
         if prev is None:
             raise
-        f = factorized(A, problem.linear_solver)
+        f = factorized(A, problem.linear_solver, **opts)
     problem._factor = f
     return f(b)
 
