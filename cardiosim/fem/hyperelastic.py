@@ -43,6 +43,22 @@ def _deformation_gradient(U, dNdX, e, q, F):
 
 
 @njit(cache=True, inline="always")
+def _material_point(F, C, R, kind, prm, Ta, S, D, want_k):
+    """C = F^T F, then S (and D if want_k) of the law plus the active stress Ta f0 (x) f0;
+    returns the strain energy density."""
+    for i in range(3):
+        for j in range(3):
+            C[i, j] = F[0, i] * F[0, j] + F[1, i] * F[1, j] + F[2, i] * F[2, j]
+    if want_k:
+        W = M.stress_tangent(kind, C, R, prm, S, D)
+    else:
+        W = M.stress(kind, C, R, prm, S)
+    if Ta != 0.0:
+        M.active_stress(Ta, R, S)
+    return W
+
+
+@njit(cache=True, inline="always")
 def _add_displacement_block(dNdX, e, q, wq, F, S, D, Pk, T, A, Y, Re, Ke, want_k):
     """Add the point's contribution to R_u and to the lower triangle of K_uu.
 
@@ -136,15 +152,7 @@ def hyperelastic(dNdX, wdet, U, R, kind, prm, Ta, Re, Ke, want_k=True):
             det = _deformation_gradient(U, dNdX, e, q, F)
             if det <= 0.0:
                 return -1.0 - e
-            for i in range(3):
-                for j in range(3):
-                    C[i, j] = F[0, i] * F[0, j] + F[1, i] * F[1, j] + F[2, i] * F[2, j]
-            if want_k:
-                W = M.stress_tangent(kind, C, R[e, q], prm, S, D)
-            else:
-                W = M.stress(kind, C, R[e, q], prm, S)
-            if Ta[e] != 0.0:
-                M.active_stress(Ta[e], R[e, q], S)
+            W = _material_point(F, C, R[e, q], kind, prm, Ta[e], S, D, want_k)
             energy += wdet[e, q] * W
             _add_displacement_block(dNdX, e, q, wdet[e, q], F, S, D, Pk, T, A, Y, Re, Ke, want_k)
         if want_k:
@@ -183,15 +191,7 @@ def hyperelastic_up(dNdX, Np, wdet, U, P, R, kind, prm, Ta, Re, Ke, want_k=True)
             J = _deformation_gradient(U, dNdX, e, q, F)
             if J <= 0.0:
                 return -1.0 - e
-            for i in range(3):
-                for j in range(3):
-                    C[i, j] = F[0, i] * F[0, j] + F[1, i] * F[1, j] + F[2, i] * F[2, j]
-            if want_k:
-                W = M.stress_tangent(kind, C, R[e, q], prm, S, D)
-            else:
-                W = M.stress(kind, C, R[e, q], prm, S)
-            if Ta[e] != 0.0:
-                M.active_stress(Ta[e], R[e, q], S)
+            W = _material_point(F, C, R[e, q], kind, prm, Ta[e], S, D, want_k)
             p = 0.0
             for j in range(npr):
                 p += Np[q, j] * P[e, j]
