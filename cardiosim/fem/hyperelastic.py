@@ -133,31 +133,9 @@ def hyperelastic(dNdX, wdet, U, R, kind, prm, Ta, Re, Ke, want_k=True):
     active tension [Pa]. Returns -1 - e if J <= 0 in element e. ``want_k=False`` skips
     the tangent (line-search trials).
     """
-    ne, nq, nn = dNdX.shape[0], dNdX.shape[1], dNdX.shape[2]
-    m = 3 * nn
-    F = np.empty((3, 3))
-    C = np.empty((3, 3))
-    S = np.empty((3, 3))
-    D = np.empty((6, 6))
-    Pk = np.empty((3, 3))
-    T = np.empty((3, 3, 9))
-    A = np.empty((9, 3, 3))
-    Y = np.empty((nn, 9, 3))
-    energy = 0.0
-    for e in range(ne):
-        Re[e, :] = 0.0
-        if want_k:
-            Ke[e, :, :] = 0.0
-        for q in range(nq):
-            det = _deformation_gradient(U, dNdX, e, q, F)
-            if det <= 0.0:
-                return -1.0 - e
-            W = _material_point(F, C, R[e, q], kind, prm, Ta[e], S, D, want_k)
-            energy += wdet[e, q] * W
-            _add_displacement_block(dNdX, e, q, wdet[e, q], F, S, D, Pk, T, A, Y, Re, Ke, want_k)
-        if want_k:
-            _symmetrize(Ke, e, m)
-    return energy
+    no_p = np.zeros((dNdX.shape[1], 0))
+    return _hyperelastic_core(dNdX, no_p, wdet, U, np.zeros((dNdX.shape[0], 0)), R, kind, prm, Ta, Re, Ke,
+                              want_k)
 
 
 @njit(cache=True)
@@ -170,6 +148,13 @@ def hyperelastic_up(dNdX, Np, wdet, U, P, R, kind, prm, Ta, Re, Ke, want_k=True)
     R_p = -int N_p (J - 1) dV; K_up = -int N_p J B' C^-1 dV; K_pp = 0.
     Returns -1 - e if J <= 0 in element e.
     """
+    return _hyperelastic_core(dNdX, Np, wdet, U, P, R, kind, prm, Ta, Re, Ke, want_k)
+
+
+@njit(cache=True)
+def _hyperelastic_core(dNdX, Np, wdet, U, P, R, kind, prm, Ta, Re, Ke, want_k):
+    """Both kernels in one loop: displacement only when ``Np`` has no columns (npr = 0),
+    else the u-p saddle point. Returns the energy (npr = 0) or the Lagrangian."""
     ne, nq, nn = dNdX.shape[0], dNdX.shape[1], dNdX.shape[2]
     npr = Np.shape[1]
     m = 3 * nn
@@ -192,10 +177,14 @@ def hyperelastic_up(dNdX, Np, wdet, U, P, R, kind, prm, Ta, Re, Ke, want_k=True)
             if J <= 0.0:
                 return -1.0 - e
             W = _material_point(F, C, R[e, q], kind, prm, Ta[e], S, D, want_k)
+            wq = wdet[e, q]
+            if npr == 0:
+                lagrangian += wq * W
+                _add_displacement_block(dNdX, e, q, wq, F, S, D, Pk, T, A, Y, Re, Ke, want_k)
+                continue
             p = 0.0
             for j in range(npr):
                 p += Np[q, j] * P[e, j]
-            wq = wdet[e, q]
             lagrangian += wq * (W - p * (J - 1.0))
             # C^-1 as a stress-like Voigt vector, from F^-1 (C^-1 = F^-1 F^-T)
             Fi00 = (F[1, 1] * F[2, 2] - F[1, 2] * F[2, 1]) / J
