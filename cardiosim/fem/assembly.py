@@ -31,26 +31,30 @@ class Pattern:
 
     def _build(self, dofs: np.ndarray, n: int):
         self.n = n
-        self.dofs = dofs
-        ne, m = dofs.shape
-        rows = np.repeat(self.dofs, m, axis=1).ravel()
-        cols = np.tile(self.dofs, (1, m)).ravel()
-        key = rows * self.n + cols
-        uniq, inv = np.unique(key, return_inverse=True)
-        self.indices = (uniq % self.n).astype(np.int32)
-        r = uniq // self.n
-        self.indptr = np.zeros(self.n + 1, dtype=np.int64)
-        np.add.at(self.indptr, r + 1, 1)
-        self.indptr = np.cumsum(self.indptr)
-        self.pos = inv.reshape(ne, m, m).astype(np.int64)
-        self.nnz = uniq.size
+        self.dofs = np.ascontiguousarray(dofs, dtype=np.int64)
+        self.indptr, self.indices, self.pos = FK.csr_pattern(self.dofs, n)
+        self.nnz = int(self.indptr[-1])
+
+    def locate(self, dofs: np.ndarray) -> np.ndarray:
+        """Scatter map (ne, m, m) of other elements' dofs (e.g. boundary facets) into this
+        pattern's data array, so that their matrices add in place."""
+        pos = FK.locate(self.indptr, self.indices, np.ascontiguousarray(dofs, dtype=np.int64))
+        if pos.size and pos.min() < 0:
+            raise ValueError("element dofs couple entries outside the pattern")
+        return pos
 
     def matrix(self, Ke: np.ndarray) -> sp.csr_matrix:
-        data = np.empty(self.nnz)
+        data = np.zeros(self.nnz)
         FK.scatter_matrix(Ke, self.pos, data)
-        return sp.csr_matrix((data, self.indices, self.indptr), shape=(self.n, self.n))
+        return self.csr(data)
+
+    def csr(self, data: np.ndarray) -> sp.csr_matrix:
+        """The CSR matrix with this pattern and the given data array (not copied)."""
+        A = sp.csr_matrix((data, self.indices, self.indptr), shape=(self.n, self.n), copy=False)
+        A.has_sorted_indices = True
+        return A
 
     def vector(self, Re: np.ndarray) -> np.ndarray:
-        out = np.empty(self.n)
+        out = np.zeros(self.n)
         FK.scatter_vector(Re, self.dofs, out)
         return out

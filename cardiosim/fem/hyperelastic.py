@@ -23,7 +23,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from .. import materials as M
+from ..materials import laws
 from ..materials.laws import VOIGT_I, VOIGT_INDEX, VOIGT_J
 
 
@@ -43,23 +43,20 @@ def _deformation_gradient(U, dNdX, e, q, F):
 
 
 @njit(cache=True, inline="always")
-def _material_point(F, C, R, kind, prm, Ta, S, D, want_k):
+def _material_point(F, C, R, kind, prm, Ta, S, D, want_k, wk):
     """C = F^T F, then S (and D if want_k) of the law plus the active stress Ta f0 (x) f0;
-    returns the strain energy density."""
+    returns the strain energy density. ``wk``: the law's work array (laws.N_WORK, 6)."""
     for i in range(3):
         for j in range(3):
             C[i, j] = F[0, i] * F[0, j] + F[1, i] * F[1, j] + F[2, i] * F[2, j]
-    if want_k:
-        W = M.stress_tangent(kind, C, R, prm, S, D)
-    else:
-        W = M.stress(kind, C, R, prm, S)
+    W = laws.evaluate(kind, C, R, prm, S, D, want_k, wk)
     if Ta != 0.0:
-        M.active_stress(Ta, R, S)
+        laws.active_stress(Ta, R, S)
     return W
 
 
 @njit(cache=True, inline="always")
-def _add_displacement_block(dNdX, e, q, wq, F, S, D, Pk, T, A, Y, Re, Ke, want_k):
+def _add_displacement_block(dNdX, e, q, wq, F, S, D, Pk, T, A, Y, re, ke, want_k):
     """Add the point's contribution to R_u and to the lower triangle of K_uu.
 
     In index form, with g_a = grad N_a and CC the material tangent (D in Voigt form):
@@ -79,7 +76,7 @@ def _add_displacement_block(dNdX, e, q, wq, F, S, D, Pk, T, A, Y, Re, Ke, want_k
         g1 = dNdX[e, q, a, 1]
         g2 = dNdX[e, q, a, 2]
         for i in range(3):
-            Re[e, 3 * a + i] += wq * (Pk[i, 0] * g0 + Pk[i, 1] * g1 + Pk[i, 2] * g2)
+            re[3 * a + i] += wq * (Pk[i, 0] * g0 + Pk[i, 1] * g1 + Pk[i, 2] * g2)
     if not want_k:
         return
     # T[i, J, (K, L)] = sum_I F_iI CC_IJKL; A[(i, j), J, L] (scaled by wq)
@@ -115,14 +112,14 @@ def _add_displacement_block(dNdX, e, q, wq, F, S, D, Pk, T, A, Y, Re, Ke, want_k
                 jmax = i + 1 if b == a else 3
                 for j in range(jmax):
                     ij = 3 * i + j
-                    Ke[e, 3 * a + i, 3 * b + j] += g0 * Y[b, ij, 0] + g1 * Y[b, ij, 1] + g2 * Y[b, ij, 2]
+                    ke[3 * a + i, 3 * b + j] += g0 * Y[b, ij, 0] + g1 * Y[b, ij, 1] + g2 * Y[b, ij, 2]
 
 
 @njit(cache=True, inline="always")
-def _symmetrize(Ke, e, m):
+def _symmetrize(ke, m):
     for r in range(m):
         for c in range(r + 1, m):
-            Ke[e, r, c] = Ke[e, c, r]
+            ke[r, c] = ke[c, r]
 
 
 @njit(cache=True)
@@ -151,94 +148,135 @@ def hyperelastic_up(dNdX, Np, wdet, U, P, R, kind, prm, Ta, Re, Ke, want_k=True)
     return _hyperelastic_core(dNdX, Np, wdet, U, P, R, kind, prm, Ta, Re, Ke, want_k)
 
 
+@njit(cache=True, inline="always")
+def _scratch(nn):
+    """Per-point work arrays of :func:`_element`, allocated once per kernel call."""
+    return (np.empty((3, 3)), np.empty((3, 3)), np.empty((3, 3)), np.empty((6, 6)), np.empty((3, 3)),
+            np.empty((3, 3, 9)), np.empty((9, 3, 3)), np.empty((nn, 9, 3)), np.empty(6), np.empty((laws.N_WORK, 6)))
+
+
 @njit(cache=True)
 def _hyperelastic_core(dNdX, Np, wdet, U, P, R, kind, prm, Ta, Re, Ke, want_k):
     """Both kernels in one loop: displacement only when ``Np`` has no columns (npr = 0),
-    else the u-p saddle point. Returns the energy (npr = 0) or the Lagrangian."""
-    ne, nq, nn = dNdX.shape[0], dNdX.shape[1], dNdX.shape[2]
+    else the u-p saddle point. Returns the energy (npr = 0) or the Lagrangian, or -1 - e
+    if J <= 0 in element e."""
+    F, C, S, D, Pk, T, A, Y, ci, wk = _scratch(dNdX.shape[2])
+    lagrangian = 0.0
+    for e in range(dNdX.shape[0]):
+        ok, le = _element(dNdX, Np, wdet, U, P, R, kind, prm, Ta, e, Re[e], Ke[e], want_k,
+                          F, C, S, D, Pk, T, A, Y, ci, wk)
+        if not ok:
+            return -1.0 - e
+        lagrangian += le
+    return lagrangian
+
+
+@njit(cache=True)
+def assemble(dNdX, Np, wdet, U, P, R, kind, prm, Ta, dofs, pos, rg, data, want_k=True):
+    """The element loop of :func:`hyperelastic_up` (``Np`` with no columns: of
+    :func:`hyperelastic`) scattered as it goes: rg[dofs[e, i]] += R_e[i] and
+    data[pos[e, i, j]] += K_e[i, j] into a CSR data array (``Pattern``), without the
+    (ne, m, m) array of element matrices. Adds to ``rg`` and ``data``; returns as the
+    element kernels do."""
+    nn, npr = dNdX.shape[2], Np.shape[1]
+    m = 3 * nn + npr
+    F, C, S, D, Pk, T, A, Y, ci, wk = _scratch(nn)
+    re = np.empty(m)
+    ke = np.empty((m, m))
+    lagrangian = 0.0
+    for e in range(dNdX.shape[0]):
+        ok, le = _element(dNdX, Np, wdet, U, P, R, kind, prm, Ta, e, re, ke, want_k,
+                          F, C, S, D, Pk, T, A, Y, ci, wk)
+        if not ok:
+            return -1.0 - e
+        lagrangian += le
+        for i in range(m):
+            rg[dofs[e, i]] += re[i]
+        if want_k:
+            for i in range(m):
+                for j in range(m):
+                    data[pos[e, i, j]] += ke[i, j]
+    return lagrangian
+
+
+@njit(cache=True, inline="always")
+def _element(dNdX, Np, wdet, U, P, R, kind, prm, Ta, e, re, ke, want_k, F, C, S, D, Pk, T, A, Y, ci, wk):
+    """Residual ``re`` and tangent ``ke`` (lower triangle filled, then symmetrised) of
+    element e; returns (J > 0 everywhere, the element's energy or Lagrangian)."""
+    nq, nn = dNdX.shape[1], dNdX.shape[2]
     npr = Np.shape[1]
     m = 3 * nn
-    F = np.empty((3, 3))
-    C = np.empty((3, 3))
-    S = np.empty((3, 3))
-    D = np.empty((6, 6))
-    Pk = np.empty((3, 3))
-    T = np.empty((3, 3, 9))
-    A = np.empty((9, 3, 3))
-    Y = np.empty((nn, 9, 3))
-    ci = np.empty(6)
     lagrangian = 0.0
-    for e in range(ne):
-        Re[e, :] = 0.0
+    re[:] = 0.0
+    if want_k:
+        ke[:, :] = 0.0
+    for q in range(nq):
+        J = _deformation_gradient(U, dNdX, e, q, F)
+        if J <= 0.0:
+            return False, 0.0
+        W = _material_point(F, C, R[e, q], kind, prm, Ta[e], S, D, want_k, wk)
+        wq = wdet[e, q]
+        if npr == 0:
+            lagrangian += wq * W
+            _add_displacement_block(dNdX, e, q, wq, F, S, D, Pk, T, A, Y, re, ke, want_k)
+            continue
+        p = 0.0
+        for j in range(npr):
+            p += Np[q, j] * P[e, j]
+        lagrangian += wq * (W - p * (J - 1.0))
+        # C^-1 as a stress-like Voigt vector, from F^-1 (C^-1 = F^-1 F^-T)
+        Fi00 = (F[1, 1] * F[2, 2] - F[1, 2] * F[2, 1]) / J
+        Fi01 = (F[0, 2] * F[2, 1] - F[0, 1] * F[2, 2]) / J
+        Fi02 = (F[0, 1] * F[1, 2] - F[0, 2] * F[1, 1]) / J
+        Fi10 = (F[1, 2] * F[2, 0] - F[1, 0] * F[2, 2]) / J
+        Fi11 = (F[0, 0] * F[2, 2] - F[0, 2] * F[2, 0]) / J
+        Fi12 = (F[0, 2] * F[1, 0] - F[0, 0] * F[1, 2]) / J
+        Fi20 = (F[1, 0] * F[2, 1] - F[1, 1] * F[2, 0]) / J
+        Fi21 = (F[0, 1] * F[2, 0] - F[0, 0] * F[2, 1]) / J
+        Fi22 = (F[0, 0] * F[1, 1] - F[0, 1] * F[1, 0]) / J
+        ci[0] = Fi00 * Fi00 + Fi01 * Fi01 + Fi02 * Fi02
+        ci[1] = Fi10 * Fi10 + Fi11 * Fi11 + Fi12 * Fi12
+        ci[2] = Fi20 * Fi20 + Fi21 * Fi21 + Fi22 * Fi22
+        ci[3] = Fi00 * Fi10 + Fi01 * Fi11 + Fi02 * Fi12
+        ci[4] = Fi10 * Fi20 + Fi11 * Fi21 + Fi12 * Fi22
+        ci[5] = Fi00 * Fi20 + Fi01 * Fi21 + Fi02 * Fi22
+        pJ = p * J
+        S[0, 0] -= pJ * ci[0]
+        S[1, 1] -= pJ * ci[1]
+        S[2, 2] -= pJ * ci[2]
+        S[0, 1] -= pJ * ci[3]
+        S[1, 0] -= pJ * ci[3]
+        S[1, 2] -= pJ * ci[4]
+        S[2, 1] -= pJ * ci[4]
+        S[0, 2] -= pJ * ci[5]
+        S[2, 0] -= pJ * ci[5]
         if want_k:
-            Ke[e, :, :] = 0.0
-        for q in range(nq):
-            J = _deformation_gradient(U, dNdX, e, q, F)
-            if J <= 0.0:
-                return -1.0 - e
-            W = _material_point(F, C, R[e, q], kind, prm, Ta[e], S, D, want_k)
-            wq = wdet[e, q]
-            if npr == 0:
-                lagrangian += wq * W
-                _add_displacement_block(dNdX, e, q, wq, F, S, D, Pk, T, A, Y, Re, Ke, want_k)
-                continue
-            p = 0.0
-            for j in range(npr):
-                p += Np[q, j] * P[e, j]
-            lagrangian += wq * (W - p * (J - 1.0))
-            # C^-1 as a stress-like Voigt vector, from F^-1 (C^-1 = F^-1 F^-T)
-            Fi00 = (F[1, 1] * F[2, 2] - F[1, 2] * F[2, 1]) / J
-            Fi01 = (F[0, 2] * F[2, 1] - F[0, 1] * F[2, 2]) / J
-            Fi02 = (F[0, 1] * F[1, 2] - F[0, 2] * F[1, 1]) / J
-            Fi10 = (F[1, 2] * F[2, 0] - F[1, 0] * F[2, 2]) / J
-            Fi11 = (F[0, 0] * F[2, 2] - F[0, 2] * F[2, 0]) / J
-            Fi12 = (F[0, 2] * F[1, 0] - F[0, 0] * F[1, 2]) / J
-            Fi20 = (F[1, 0] * F[2, 1] - F[1, 1] * F[2, 0]) / J
-            Fi21 = (F[0, 1] * F[2, 0] - F[0, 0] * F[2, 1]) / J
-            Fi22 = (F[0, 0] * F[1, 1] - F[0, 1] * F[1, 0]) / J
-            ci[0] = Fi00 * Fi00 + Fi01 * Fi01 + Fi02 * Fi02
-            ci[1] = Fi10 * Fi10 + Fi11 * Fi11 + Fi12 * Fi12
-            ci[2] = Fi20 * Fi20 + Fi21 * Fi21 + Fi22 * Fi22
-            ci[3] = Fi00 * Fi10 + Fi01 * Fi11 + Fi02 * Fi12
-            ci[4] = Fi10 * Fi20 + Fi11 * Fi21 + Fi12 * Fi22
-            ci[5] = Fi00 * Fi20 + Fi01 * Fi21 + Fi02 * Fi22
-            pJ = p * J
-            S[0, 0] -= pJ * ci[0]
-            S[1, 1] -= pJ * ci[1]
-            S[2, 2] -= pJ * ci[2]
-            S[0, 1] -= pJ * ci[3]
-            S[1, 0] -= pJ * ci[3]
-            S[1, 2] -= pJ * ci[4]
-            S[2, 1] -= pJ * ci[4]
-            S[0, 2] -= pJ * ci[5]
-            S[2, 0] -= pJ * ci[5]
-            if want_k:
-                # d(-p J C^-1)/dE = -p J (C^-1 (x) C^-1 - 2 C^-1 (.) C^-1)
-                for a in range(6):
-                    i, j = VOIGT_I[a], VOIGT_J[a]
-                    for b in range(6):
-                        k, l = VOIGT_I[b], VOIGT_J[b]
-                        D[a, b] -= pJ * (ci[a] * ci[b] - _c(ci, i, k) * _c(ci, j, l) - _c(ci, i, l) * _c(ci, j, k))
-            _add_displacement_block(dNdX, e, q, wq, F, S, D, Pk, T, A, Y, Re, Ke, want_k)
-            for j in range(npr):
-                Re[e, m + j] -= wq * Np[q, j] * (J - 1.0)
-            if want_k:
-                # dJ = J C^-1 : dE = J (F^-T grad N_a)_i per displacement dof (a, i)
-                for a in range(nn):
-                    g0 = dNdX[e, q, a, 0]
-                    g1 = dNdX[e, q, a, 1]
-                    g2 = dNdX[e, q, a, 2]
-                    wJ = wq * J
-                    h0 = wJ * (Fi00 * g0 + Fi10 * g1 + Fi20 * g2)
-                    h1 = wJ * (Fi01 * g0 + Fi11 * g1 + Fi21 * g2)
-                    h2 = wJ * (Fi02 * g0 + Fi12 * g1 + Fi22 * g2)
-                    for j in range(npr):
-                        Ke[e, m + j, 3 * a] -= Np[q, j] * h0
-                        Ke[e, m + j, 3 * a + 1] -= Np[q, j] * h1
-                        Ke[e, m + j, 3 * a + 2] -= Np[q, j] * h2
+            # d(-p J C^-1)/dE = -p J (C^-1 (x) C^-1 - 2 C^-1 (.) C^-1)
+            for a in range(6):
+                i, j = VOIGT_I[a], VOIGT_J[a]
+                for b in range(6):
+                    k, l = VOIGT_I[b], VOIGT_J[b]
+                    D[a, b] -= pJ * (ci[a] * ci[b] - _c(ci, i, k) * _c(ci, j, l) - _c(ci, i, l) * _c(ci, j, k))
+        _add_displacement_block(dNdX, e, q, wq, F, S, D, Pk, T, A, Y, re, ke, want_k)
+        for j in range(npr):
+            re[m + j] -= wq * Np[q, j] * (J - 1.0)
         if want_k:
-            _symmetrize(Ke, e, m + npr)
-    return lagrangian
+            # dJ = J C^-1 : dE = J (F^-T grad N_a)_i per displacement dof (a, i)
+            for a in range(nn):
+                g0 = dNdX[e, q, a, 0]
+                g1 = dNdX[e, q, a, 1]
+                g2 = dNdX[e, q, a, 2]
+                wJ = wq * J
+                h0 = wJ * (Fi00 * g0 + Fi10 * g1 + Fi20 * g2)
+                h1 = wJ * (Fi01 * g0 + Fi11 * g1 + Fi21 * g2)
+                h2 = wJ * (Fi02 * g0 + Fi12 * g1 + Fi22 * g2)
+                for j in range(npr):
+                    ke[m + j, 3 * a] -= Np[q, j] * h0
+                    ke[m + j, 3 * a + 1] -= Np[q, j] * h1
+                    ke[m + j, 3 * a + 2] -= Np[q, j] * h2
+    if want_k:
+        _symmetrize(ke, m + npr)
+    return True, lagrangian
 
 
 @njit(cache=True, inline="always")

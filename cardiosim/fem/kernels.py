@@ -116,8 +116,7 @@ def assemble_linear_elastic(dNdX, wdet, lam, mu, pos, data):
 
 @njit(cache=True)
 def scatter_matrix(Ke, pos, data):
-    """data[pos[e, i, j]] += Ke[e, i, j]: element matrices into a CSR data array."""
-    data[:] = 0.0
+    """data[pos[e, i, j]] += Ke[e, i, j]: element matrices added into a CSR data array."""
     ne, m = Ke.shape[0], Ke.shape[1]
     for e in range(ne):
         for i in range(m):
@@ -128,7 +127,109 @@ def scatter_matrix(Ke, pos, data):
 @njit(cache=True)
 def scatter_vector(Re, dofs, out):
     """out[dofs[e, i]] += Re[e, i]."""
-    out[:] = 0.0
     for e in range(Re.shape[0]):
         for i in range(Re.shape[1]):
             out[dofs[e, i]] += Re[e, i]
+
+
+def csr_pattern(dofs, n):
+    """CSR pattern (indptr, sorted indices) of elements with global dofs ``dofs``
+    (ne, m) in a system of size n, and the scatter map pos (ne, m, m; int32 while nnz
+    allows) into its data array.
+
+    Row by row through a dof-to-element map with a marker array: memory O(nnz + ne m^2)
+    in 4-byte integers, where sorting all ne m^2 (row, column) keys needs several 8-byte
+    copies of them (10 GiB at 560,000 Taylor-Hood unknowns).
+    """
+    dofs = np.ascontiguousarray(dofs, dtype=np.int64)
+    start, elems, indptr = _csr_rows(dofs, n)
+    nnz = int(indptr[-1])
+    it = np.int32 if nnz < 2**31 else np.int64  # SciPy's own choice of index type
+    indices = np.empty(nnz, dtype=it)
+    pos = np.empty(dofs.shape + (dofs.shape[1],), dtype=it)
+    _csr_fill(dofs, start, elems, indptr, indices, pos)
+    return indptr.astype(it), indices, pos
+
+
+@njit(cache=True)
+def _csr_rows(dofs, n):
+    """Dof-to-element map (start, elems) and the CSR row pointer."""
+    ne, m = dofs.shape
+    start = np.zeros(n + 1, dtype=np.int64)
+    for e in range(ne):
+        for i in range(m):
+            start[dofs[e, i] + 1] += 1
+    for r in range(n):
+        start[r + 1] += start[r]
+    elems = np.empty(start[n], dtype=np.int32)
+    fill = start[:n].copy()
+    for e in range(ne):
+        for i in range(m):
+            r = dofs[e, i]
+            elems[fill[r]] = e
+            fill[r] += 1
+    marker = np.full(n, -1, dtype=np.int64)
+    indptr = np.zeros(n + 1, dtype=np.int64)
+    for r in range(n):
+        c_r = 0
+        for k in range(start[r], start[r + 1]):
+            e = elems[k]
+            for j in range(m):
+                c = dofs[e, j]
+                if marker[c] != r:
+                    marker[c] = r
+                    c_r += 1
+        indptr[r + 1] = indptr[r] + c_r
+    return start, elems, indptr
+
+
+@njit(cache=True)
+def _csr_fill(dofs, start, elems, indptr, indices, pos):
+    """Sorted column indices of each row, then every element's entries located in them."""
+    ne, m = dofs.shape
+    n = indptr.shape[0] - 1
+    marker = np.full(n, -1, dtype=np.int64)
+    loc = np.empty(n, dtype=np.int64)
+    for r in range(n):
+        p = indptr[r]
+        for k in range(start[r], start[r + 1]):
+            e = elems[k]
+            for j in range(m):
+                c = dofs[e, j]
+                if marker[c] != r:
+                    marker[c] = r
+                    indices[p] = c
+                    p += 1
+        indices[indptr[r]:p].sort()
+        for p in range(indptr[r], indptr[r + 1]):
+            loc[indices[p]] = p
+        for k in range(start[r], start[r + 1]):
+            e = elems[k]
+            for i in range(m):
+                if dofs[e, i] == r:
+                    for j in range(m):
+                        pos[e, i, j] = loc[dofs[e, j]]
+
+
+@njit(cache=True)
+def locate(indptr, indices, dofs):
+    """Scatter map (ne, m, m) of elements with global dofs ``dofs`` into an existing CSR
+    pattern (binary search in each row); -1 where an entry is not in the pattern."""
+    ne, m = dofs.shape
+    pos = np.empty((ne, m, m), dtype=np.int64)
+    for e in range(ne):
+        for i in range(m):
+            r = dofs[e, i]
+            lo0 = indptr[r]
+            hi0 = indptr[r + 1]
+            for j in range(m):
+                c = dofs[e, j]
+                lo, hi = lo0, hi0
+                while lo < hi:
+                    mid = (lo + hi) // 2
+                    if indices[mid] < c:
+                        lo = mid + 1
+                    else:
+                        hi = mid
+                pos[e, i, j] = lo if (lo < hi0 and indices[lo] == c) else -1
+    return pos

@@ -193,8 +193,10 @@ class Factorization:
             # (~10 N/m) with constraint rows (~1e-7 m^3), cond ~1e16 as it is, ~1e5
             # scaled; SciPy's SuperLU does not scale by itself.
             self.dr, self.dc = equilibrate(A)
-            As = sp.csr_matrix(sp.diags(self.dr) @ A @ sp.diags(self.dc))
-            As.sort_indices()
+            # scaled in place of a product: a sparse product drops exact zeros, and the
+            # structure must stay that of A for the symbolic reuse checked above
+            As = A.copy()
+            As.data *= np.repeat(self.dr, np.diff(As.indptr)) * self.dc[As.indices]
         else:
             self.dr, self.dc = np.ones(n), np.ones(n)
             As = A

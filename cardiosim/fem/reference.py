@@ -20,3 +20,13 @@ def linear_elastic(dNdX, wdet, lam, mu):
          + mu * np.einsum("eqaj,eqbi->eaibj", dNdX * wdet[..., None, None], dNdX)
          + mu * np.einsum("eqak,eqbk,ij->eaibj", dNdX * wdet[..., None, None], dNdX, I))
     return K.reshape(ne, 3 * nn, 3 * nn)
+
+
+def csr_pattern(dofs, n):
+    """Pattern and scatter map by sorting every (row, column) key of every element."""
+    ne, m = dofs.shape
+    rows = np.repeat(dofs, m, axis=1).ravel()
+    cols = np.tile(dofs, (1, m)).ravel()
+    uniq, inv = np.unique(rows * n + cols, return_inverse=True)
+    indptr = np.concatenate([[0], np.cumsum(np.bincount(uniq // n, minlength=n))])
+    return indptr, uniq % n, inv.reshape(ne, m, m)
