@@ -98,3 +98,18 @@ def test_registered_but_not_general():
     assert "block-gmres" not in L.auto_order(10**6)
     with pytest.raises(ValueError, match="block-gmres"):
         L.solve_linear(sp.identity(3, format="csr"), np.ones(3), "no-such-method")
+
+
+def test_auto_picks_block_gmres_for_large_taylor_hood_problems(monkeypatch):
+    """"auto" keeps a direct solver below the measured crossover and switches to the block
+    Krylov solver above it (threshold lowered here so that a level-1 mesh crosses it)."""
+    import cardiosim.fem.solver as S
+
+    m = TruncatedEllipsoid.land2015().mesh(1, order=2)
+    args = (m, MAT.Guccione.land2015_problem2())
+    kw = {"clamped": ("BASE",), "pressure": ("ENDO", 10e3)}
+    assert Problem(*args, **kw).linear_method == "auto"
+    monkeypatch.setattr(S, "AUTO_KRYLOV_N", 1000)
+    assert Problem(*args, **kw).linear_method == "block-gmres"
+    assert Problem(*args, **kw, formulation="penalty").linear_method == "auto"  # not a saddle point
+    assert Problem(*args, **kw, linear_solver="superlu").linear_method == "superlu"

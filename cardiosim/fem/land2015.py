@@ -86,7 +86,8 @@ def run(problem: int, level: int, order: int = 2, formulation: str | None = None
     out = {"problem": problem, "level": level, "layers": layers, "apex_grading": apex_grading, "order": order,
            "formulation": prob.formulation,
            "cells": mesh.n_cells, "dofs": prob.n_dofs,
-           "linear_solver": default_method() if linear_solver == "auto" else linear_solver,
+           "linear_solver": (prob.linear_method if prob.linear_method != "auto"
+                             else getattr(getattr(prob, "_factor", None), "method", default_method())),
            "newton_iterations": info["newton_iterations"], "load_steps": info["steps"],
            "cutbacks": info["cutbacks"], "setup_s": round(setup, 3), "wall_s": round(wall, 3),
            "assembly_s": round(info["assembly_s"], 3), "solve_s": round(info["solve_s"], 3),

@@ -65,6 +65,12 @@ AUTO_ORDER: tuple[str, ...] = ("pardiso", "umfpack", "superlu")
 #: dissection and MKL set-up do not pay off yet), and SuperLU needs no import.
 AUTO_SMALL_N = 5000
 AUTO_ORDER_SMALL: tuple[str, ...] = ("superlu", "umfpack", "pardiso")
+#: From AUTO_KRYLOV_N unknowns a Taylor-Hood problem (``Problem(linear_solver="auto")``)
+#: uses "block-gmres" when pyamg is installed: Land problem 2, 51-52 Newton iterations,
+#: PARDISO vs block-gmres: level 2 (9,954 unknowns) 19.8 vs 34.8 s, level 3 (33,715)
+#: 130 vs 129 s; problem 3 on 62,446 unknowns > 900 s vs 446 s; and PARDISO's factors
+#: would not fit in 24 GiB at 550,000 unknowns.
+AUTO_KRYLOV_N = 40000
 
 #: method -> (Python module, what to install). umfpack and cholmod compile against the
 #: system SuiteSparse (PyPI has no wheels), so they are not in the ``solvers`` extra.

@@ -32,7 +32,7 @@ from . import hyperelastic as HK
 from . import kernels as FK
 from .assembly import Pattern
 from .elements import Element, shape_functions
-from .linear import factorized, saddle_point_options
+from .linear import AUTO_KRYLOV_N, factorized, saddle_point_options
 from .measures import probe  # noqa: F401  (re-exported: solver.probe)
 
 
@@ -80,7 +80,10 @@ class Problem:
         or per node interpolated to the quadrature points and re-orthonormalised)
     linear_solver : a method of :func:`cardiosim.fem.linear.solve_linear`; "block-gmres"
         (AMG-preconditioned Krylov for the Taylor-Hood saddle point, for large meshes) gets
-        its options from :func:`cardiosim.fem.linear.saddle_point_options`
+        its options from :func:`cardiosim.fem.linear.saddle_point_options`. "auto": a
+        direct solver, or block-gmres for Taylor-Hood problems from
+        :data:`cardiosim.fem.linear.AUTO_KRYLOV_N` unknowns when pyamg is installed (the
+        measured crossover); the choice is in ``linear_method``.
     """
 
     mesh: Mesh
@@ -152,6 +155,13 @@ class Problem:
             self.Np = np.zeros((nq, 0))
             self.pdofs = np.zeros((ne, 0), dtype=np.int64)
         self.coords = m.points
+        self.linear_method = self.linear_solver
+        if self.linear_solver == "auto" and self.formulation == "mixed" and n >= AUTO_KRYLOV_N:
+            try:
+                import pyamg  # noqa: F401
+                self.linear_method = "block-gmres"
+            except ImportError:
+                pass
 
     def _facet_data(self, marker):
         fac = self.mesh.facets[marker]
@@ -233,16 +243,16 @@ def _linear_solve(problem, A, b):
     factorisation)."""
     prev = getattr(problem, "_factor", None)
     opts = {}
-    if problem.linear_solver == "block-gmres":
+    if problem.linear_method == "block-gmres":
         if getattr(problem, "_solver_opts", None) is None:
             problem._solver_opts = saddle_point_options(problem)
         opts = problem._solver_opts
     try:
-        f = factorized(A, problem.linear_solver, reuse=prev, **opts)
+        f = factorized(A, problem.linear_method, reuse=prev, **opts)
     except Exception:
         if prev is None:
             raise
-        f = factorized(A, problem.linear_solver, **opts)
+        f = factorized(A, problem.linear_method, **opts)
     problem._factor = f
     return f(b)
 
