@@ -291,6 +291,17 @@ def _c(ci, i, j):
     return ci[5]
 
 
+@njit(cache=True, inline="always")
+def _surface_tangents(X, f, q, dN, a, b):
+    """Tangent vectors a = dx/dxi, b = dx/deta of facet f (nodes X[f], (nn, 3)) at point q."""
+    a[:] = 0.0
+    b[:] = 0.0
+    for k in range(X.shape[1]):
+        for i in range(3):
+            a[i] += dN[q, k, 0] * X[f, k, i]
+            b[i] += dN[q, k, 1] * X[f, k, i]
+
+
 @njit(cache=True)
 def pressure(Xf, Uf, N, dN, w, p, Re, Ke):
     """Follower pressure p [Pa] on boundary triangles (nf, nn, 3 coordinates/displacements).
@@ -300,17 +311,14 @@ def pressure(Xf, Uf, N, dN, w, p, Re, Ke):
     """
     nf, nn = Xf.shape[0], Xf.shape[1]
     nq = w.shape[0]
+    x = Xf + Uf  # deformed facet nodes
+    a = np.empty(3)
+    b = np.empty(3)
     for f in range(nf):
         Re[f, :] = 0.0
         Ke[f, :, :] = 0.0
         for q in range(nq):
-            a = np.zeros(3)
-            b = np.zeros(3)
-            for k in range(nn):
-                for i in range(3):
-                    x = Xf[f, k, i] + Uf[f, k, i]
-                    a[i] += dN[q, k, 0] * x
-                    b[i] += dN[q, k, 1] * x
+            _surface_tangents(x, f, q, dN, a, b)
             n0 = a[1] * b[2] - a[2] * b[1]
             n1 = a[2] * b[0] - a[0] * b[2]
             n2 = a[0] * b[1] - a[1] * b[0]
@@ -345,19 +353,17 @@ def spring(Xf, Uf, N, dN, w, k, Re, Ke):
     """
     nf, nn = Xf.shape[0], Xf.shape[1]
     nq = w.shape[0]
+    a = np.empty(3)
+    b = np.empty(3)
+    uq = np.empty(3)
     for f in range(nf):
         Re[f, :] = 0.0
         Ke[f, :, :] = 0.0
         for q in range(nq):
-            a = np.zeros(3)
-            b = np.zeros(3)
-            for l in range(nn):
-                for i in range(3):
-                    a[i] += dN[q, l, 0] * Xf[f, l, i]
-                    b[i] += dN[q, l, 1] * Xf[f, l, i]
+            _surface_tangents(Xf, f, q, dN, a, b)
             dA = np.sqrt((a[1] * b[2] - a[2] * b[1]) ** 2 + (a[2] * b[0] - a[0] * b[2]) ** 2
                          + (a[0] * b[1] - a[1] * b[0]) ** 2) * w[q]
-            uq = np.zeros(3)
+            uq[:] = 0.0
             for l in range(nn):
                 for i in range(3):
                     uq[i] += N[q, l] * Uf[f, l, i]

@@ -151,6 +151,21 @@ def csr_pattern(dofs, n):
     return indptr.astype(it), indices, pos
 
 
+@njit(cache=True, inline="always")
+def _row_columns(r, start, elems, dofs, marker, out, p):
+    """The distinct columns of row r (dofs of the elements holding r, each once: marker[c]
+    = r once c is taken) written to out[p:]; returns the end position."""
+    for k in range(start[r], start[r + 1]):
+        e = elems[k]
+        for j in range(dofs.shape[1]):
+            c = dofs[e, j]
+            if marker[c] != r:
+                marker[c] = r
+                out[p] = c
+                p += 1
+    return p
+
+
 @njit(cache=True)
 def _csr_rows(dofs, n):
     """Dof-to-element map (start, elems) and the CSR row pointer."""
@@ -170,16 +185,12 @@ def _csr_rows(dofs, n):
             fill[r] += 1
     marker = np.full(n, -1, dtype=np.int64)
     indptr = np.zeros(n + 1, dtype=np.int64)
+    longest = 0
     for r in range(n):
-        c_r = 0
-        for k in range(start[r], start[r + 1]):
-            e = elems[k]
-            for j in range(m):
-                c = dofs[e, j]
-                if marker[c] != r:
-                    marker[c] = r
-                    c_r += 1
-        indptr[r + 1] = indptr[r] + c_r
+        longest = max(longest, start[r + 1] - start[r])
+    cols = np.empty(longest * m, dtype=np.int64)  # a row's columns, counted and dropped
+    for r in range(n):
+        indptr[r + 1] = indptr[r] + _row_columns(r, start, elems, dofs, marker, cols, 0)
     return start, elems, indptr
 
 
@@ -191,15 +202,7 @@ def _csr_fill(dofs, start, elems, indptr, indices, pos):
     marker = np.full(n, -1, dtype=np.int64)
     loc = np.empty(n, dtype=np.int64)
     for r in range(n):
-        p = indptr[r]
-        for k in range(start[r], start[r + 1]):
-            e = elems[k]
-            for j in range(m):
-                c = dofs[e, j]
-                if marker[c] != r:
-                    marker[c] = r
-                    indices[p] = c
-                    p += 1
+        p = _row_columns(r, start, elems, dofs, marker, indices, indptr[r])
         indices[indptr[r]:p].sort()
         for p in range(indptr[r], indptr[r + 1]):
             loc[indices[p]] = p
