@@ -24,8 +24,11 @@ dolfinx_land2015.py jacobian, run under CARDIOSIM_DOLFINX_PYTHON on the same mes
 null if unset), dolfinx_elements_per_second (cells / (Jacobian + residual assembly)),
 speedup_vs_dolfinx.
 
-Run: python benchmarks/assembly.py [--n 26] [--level 3]   (peers: pip install scikit-fem;
-DOLFINx: see benchmarks/peers/README.md)
+dolfinx_status says why the DOLFINx peer was not run (null when it ran).
+
+Run: python benchmarks/assembly.py [--n 26] [--level 3] [--quick]   (peers: pip install
+scikit-fem sfepy; DOLFINx: see benchmarks/peers/README.md)
+--quick: 1,296 P1 tets, ellipsoid level 1, one repeat, no peers (results/quick/).
 """
 
 from __future__ import annotations
@@ -41,9 +44,11 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 import numpy as np  # noqa: E402
 
+from _record import record  # noqa: E402
 from cardiosim.fem import Element, Pattern  # noqa: E402
 from cardiosim.fem import kernels as FK  # noqa: E402
-from cardiosim.mesh import box  # noqa: E402
+
+from cardiosim.geometry import TruncatedEllipsoid, box  # noqa: E402
 
 
 def best(f, repeats=3):
@@ -61,9 +66,15 @@ def main():
     ap.add_argument("--n", type=int, default=26, help="hexahedra per side (6 n^3 tets; 26 -> 105,456)")
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--level", type=int, default=3, help="ellipsoid level of the Guccione Taylor-Hood case")
+    ap.add_argument("--quick", action="store_true", help="smoke run: --n 6 --level 1, 1 repeat, no peers")
     args = ap.parse_args()
-    print(json.dumps({"linear_elasticity_P1": linear_elasticity(args),
-                      "guccione_taylor_hood_P2P1": guccione_taylor_hood(args)}))
+    if args.quick:
+        args.n, args.level, args.repeats = 6, 1, 1
+    out = {"linear_elasticity_P1": linear_elasticity(args), "guccione_taylor_hood_P2P1": guccione_taylor_hood(args)}
+    ran = out["guccione_taylor_hood_P2P1"]["dolfinx"] is not None
+    record("assembly", out, args, peers={"scikit-fem": None if args.quick else "scikit-fem",
+                                         "sfepy": None if args.quick else "sfepy",
+                                         "dolfinx": "fenics-dolfinx" if ran else None})
 
 
 def linear_elasticity(args):
@@ -93,7 +104,8 @@ def linear_elasticity(args):
         FK.assemble_linear_elastic(dNdX, wdet, lam, mu, pat.pos, data)
         return data
 
-    assemble()  # compile
+    assemble()  # compile (or load) both kernels outside the timings
+    kernels()
     FK.geometry(X, el.dN, el.weights, dNdX, wdet)
     t_geometry = min(t_geometry, best(lambda: FK.geometry(X, el.dN, el.weights, dNdX, wdet), args.repeats)[0])
     t_asm, _ = best(assemble, args.repeats)
@@ -104,6 +116,9 @@ def linear_elasticity(args):
            "pattern_seconds": round(t_pattern, 3)}
     import scipy.sparse as sp
     K = sp.csr_matrix((data.copy(), pat.indices, pat.indptr), shape=(pat.n, pat.n))
+    if args.quick:
+        out.update(skfem_elements_per_second=None, sfepy_elements_per_second=None)
+        return out
     try:
         import skfem
         from skfem.models.elasticity import linear_elasticity
@@ -138,9 +153,8 @@ def guccione_taylor_hood(args):
     from pathlib import Path
 
     from cardiosim import materials as MAT
-    from cardiosim.ellipsoid import TruncatedEllipsoid
     from cardiosim.fem import hyperelastic as HK
-    from cardiosim.fem.solver import Problem
+    from cardiosim.fem import Problem
 
     geo = TruncatedEllipsoid.land2015()
     mesh = geo.mesh(args.level, order=2)
@@ -159,14 +173,19 @@ def guccione_taylor_hood(args):
     Ta = np.zeros(ne)
     m = prob.pattern.dofs.shape[1]
     Rel, Kel = np.empty((ne, m)), np.empty((ne, m, m))
+    HK.hyperelastic_up(prob.dNdX, prob.Np, prob.wdet, U, P, prob.R, prob.kind, prob.prm, Ta, Rel, Kel)  # compile
     t_ker, _ = best(lambda: HK.hyperelastic_up(prob.dNdX, prob.Np, prob.wdet, U, P, prob.R, prob.kind, prob.prm,
                                                Ta, Rel, Kel), args.repeats)
     out = {"elements": int(ne), "dofs": int(prob.n_dofs), "quadrature_points": int(prob.dNdX.shape[1]),
            "elements_per_second": round(ne / t_asm), "kernel_elements_per_second": round(ne / t_ker),
            "assembly_seconds": round(t_asm, 4), "dolfinx": None, "dolfinx_elements_per_second": None,
-           "speedup_vs_dolfinx": None}
-    py = os.environ.get("CARDIOSIM_DOLFINX_PYTHON")
+           "speedup_vs_dolfinx": None,
+           "dolfinx_status": "not run: CARDIOSIM_DOLFINX_PYTHON is not set (see benchmarks/peers/README.md)"}
+    py = None if args.quick else os.environ.get("CARDIOSIM_DOLFINX_PYTHON")
+    if args.quick:
+        out["dolfinx_status"] = "not run: --quick"
     if py:
+        out["dolfinx_status"] = None
         script = Path(__file__).parent / "peers" / "dolfinx_land2015.py"
         with tempfile.TemporaryDirectory() as d:
             f = mesh.with_fibres(geo.fibres(mesh.points[mesh.cells].mean(axis=1))).write(Path(d) / "m.vtu")

@@ -32,18 +32,18 @@ cardiosim's UKF implements) with one model beat per sigma point, the cheapest wa
 filterpy here, so speedup_vs_filterpy is conservative. The pure-API alternative (update with
 z_k before predict, hx running beat k from each sigma point and throwing the state away: two
 model beats per sigma point) is timed too, as filterpy_rerun_ms_per_beat. filterpy has no gain
-mask, so it corrects every state entry (cardiosim corrects x1, x2 and omega); the cost is the
-same. Q: (1e-3 STATE_SCALE)^2 on the state, drift^2 on omega; R = (2 mmHg)^2 I; omega is
+mask, so it corrects every state entry (cardiosim corrects P_ar, P_d and omega); the cost is the
+same. Q: (1e-3 x the state scale)^2 on the state, drift^2 on omega; R = (2 mmHg)^2 I; omega is
 clipped to its bounds after each update in every filter.
 Every kernel is compiled (or loaded) and run on a few beats before any timing (compile_excluded).
 The hour run is timed once; the short runs are the best of ``--repeats``.
 Run: python benchmarks/assimilation.py   [--quick]   (filterpy: pip install filterpy)
+--quick: 100 beats, 10 UKF beats, one repeat, no filterpy (results/quick/).
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import time
 import warnings
@@ -56,8 +56,8 @@ os.environ.setdefault("MKL_NUM_THREADS", "1")
 import numpy as np  # noqa: E402
 
 import cardiosim as cs  # noqa: E402
+from _record import record  # noqa: E402
 from cardiosim.assimilation import ROUKF, UKF, BeatOperator, ParameterSet, run_filter  # noqa: E402
-from cardiosim.assimilation.filters import STATE_SCALE  # noqa: E402
 from cardiosim.units import MMHG  # noqa: E402
 
 NAMES = "sigma0,Rd,P_at,Rp"
@@ -74,7 +74,7 @@ def twin(op: BeatOperator, n_beats: int, seed: int):
     rr = np.clip(RR_MEAN * (1.0 + 0.03 * rng.standard_normal(n_beats)), 0.7, 0.9)
     om_true = np.log2(THETA_RATIO_TRUE)[None, :]
     X, _, _ = op.periodic(om_true, RR_MEAN)
-    arrays = op.member_arrays(om_true)
+    arrays = op.members(om_true)  # packed once
     Z = np.empty((n_beats, op.n_obs))
     for k in range(n_beats):
         Z[k] = op.forecast(X, om_true, float(rr[k]), arrays=arrays)[0][0]
@@ -134,7 +134,7 @@ def filterpy_track(op, x0, rr, z, rerun: bool = False):
     points = MerweScaledSigmaPoints(ns + p, alpha=0.5, beta=2.0, kappa=0.0)
     ukf = UnscentedKalmanFilter(ns + p, op.n_obs, RR_MEAN, hx, fx, points)
     ukf.x = np.concatenate([x0[1:], np.zeros(p)])
-    sx = (1e-3 * STATE_SCALE[1:]) ** 2
+    sx = (1e-3 * op.state_scale()[1:]) ** 2
     ukf.P = np.diag(np.concatenate([sx, ps.prior_sd ** 2]))
     ukf.Q = np.diag(np.concatenate([sx, ps.drift ** 2]))
     ukf.R = (NOISE_MMHG * MMHG) ** 2 * np.eye(op.n_obs)
@@ -165,10 +165,10 @@ def main() -> None:
                     help="beats for filterpy and cardiosim's UKF (filterpy is slow)")
     ap.add_argument("--repeats", type=int, default=3, help="best of N for the short runs")
     ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--quick", action="store_true", help="smoke run: 200 beats, 20 filterpy beats, 1 repeat")
+    ap.add_argument("--quick", action="store_true", help="smoke run: 100 beats, 10 UKF beats, 1 repeat, no filterpy")
     a = ap.parse_args()
     if a.quick:
-        a.beats, a.filterpy_beats, a.repeats = 200, 20, 1
+        a.beats, a.filterpy_beats, a.repeats = 100, 10, 1
     nf = min(a.filterpy_beats, a.beats)
 
     model = cs.SphereModel()
@@ -182,6 +182,8 @@ def main() -> None:
     cardiosim_track(ROUKF, op, x0, rr[:3], z[:3])
     cardiosim_track(UKF, op, x0, rr[:3], z[:3])
     try:
+        if a.quick:
+            raise ImportError("no peers in --quick")
         import filterpy
         filterpy_track(op, x0, rr[:3], z[:3])
         fp_version = filterpy.__version__
@@ -193,11 +195,11 @@ def main() -> None:
            "noise_mmhg": NOISE_MMHG, "drift_log2_per_beat": DRIFT, "prior_sd_log2": PRIOR_SD,
            "theta_true_over_baseline": THETA_RATIO_TRUE.tolist(), "seed": a.seed,
            "roukf_sigma_points": ps.p + 1}
-    r0 = getattr(op, "retries", 0)
+    r0 = op.retries
     t0 = time.perf_counter()
     tr, n_warn = cardiosim_track(ROUKF, op, x0, rr, z)
     t_hour = time.perf_counter() - t0
-    out["roukf_retried_member_beats"] = getattr(op, "retries", 0) - r0 if hasattr(op, "retries") else None
+    out["roukf_retried_member_beats"] = op.retries - r0
     out["seconds"] = round(t_hour, 3)
     out["seconds_per_hour_of_record"] = round(t_hour * 3600.0 / float(rr.sum()), 3)
     out["ms_per_beat"] = round(1e3 * t_hour / a.beats, 4)
@@ -228,7 +230,7 @@ def main() -> None:
     out["compile_excluded"] = True
     out["cardiosim"] = cs.__version__
     out["filterpy"] = fp_version
-    print(json.dumps(out))
+    record("assimilation", out, a, peers={"filterpy": "filterpy" if fp_version else None})
 
 
 if __name__ == "__main__":

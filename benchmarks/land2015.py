@@ -1,4 +1,4 @@
-"""Land et al. 2015 cardiac mechanics benchmark, problems 1-3 (science.md section 1).
+"""Land et al. 2015 cardiac mechanics benchmark, problems 1-3.
 
 Prints one JSON line: problem, level, order, formulation, dofs, newton_iterations,
 load_steps, wall_s, assembly_s, solve_s, peak_rss_mb, linear_solver and the quantities of
@@ -15,7 +15,11 @@ its JSON is nested under "dolfinx" with the time ratio "speedup_vs_dolfinx" (nul
 peer is not installed).
 
 Run: python benchmarks/land2015.py --problem 2 --level 2 [--formulation mixed|penalty]
-     [--linear-solver auto|superlu|pardiso|...] [--steps 10] [--peer dolfinx]
+     [--linear-solver auto|superlu|pardiso|...] [--steps 10] [--peer dolfinx] [--quick]
+Writes benchmarks/results/land2015_p<P>_L<L>[_layers<T>][_g<G>][_steps<S>][_<solver>]
+[_<formulation>][_P1].json (options named only when not the default).
+--quick: problem 1 on the level-1 beam (611 unknowns), a few seconds once compiled
+(results/quick/).
 """
 
 from __future__ import annotations
@@ -33,6 +37,7 @@ import subprocess  # noqa: E402
 import tempfile  # noqa: E402
 from pathlib import Path  # noqa: E402
 
+from _record import record  # noqa: E402
 from cardiosim.fem.land2015 import run  # noqa: E402
 
 
@@ -64,7 +69,10 @@ def main():
     ap.add_argument("--steps", type=int, default=None)
     ap.add_argument("--peer", choices=["dolfinx"], default=None)
     ap.add_argument("--verbose", action="store_true")
+    ap.add_argument("--quick", action="store_true", help="smoke run: problem 1, level 1 (results/quick/)")
     a = ap.parse_args()
+    if a.quick:
+        a.problem, a.level, a.peer = 1, 1, None
     out = run(a.problem, a.level, a.order, a.formulation, a.linear_solver, a.steps, a.layers, a.verbose, a.apex_grading)
     mesh = out.pop("_mesh")
     if a.peer == "dolfinx":
@@ -72,7 +80,15 @@ def main():
         out["dolfinx"] = peer
         ok = peer and "wall_s" in peer and peer.get("load_reached", 1.0) >= 1.0
         out["speedup_vs_dolfinx"] = round(peer["wall_s"] / out["wall_s"], 2) if ok else None
-    print(json.dumps(out))
+        if peer is None:
+            out["dolfinx_status"] = "not run: CARDIOSIM_DOLFINX_PYTHON is not set (see benchmarks/peers/README.md)"
+    name = f"land2015_p{a.problem}_L{a.level}"
+    for value, default, tag in ((a.layers, None, "layers"), (a.apex_grading, 1.0, "g"), (a.steps, None, "steps"),
+                                (a.linear_solver, "auto", ""), (a.formulation, None, ""), (a.order, 2, "P")):
+        if value != default:
+            name += f"_{tag}{value:g}" if isinstance(value, float) else f"_{tag}{value}"
+    record(name, out, a, peers={"pypardiso": "pypardiso", "pyamg": "pyamg",
+                                "dolfinx": "fenics-dolfinx" if out.get("dolfinx") else None})
 
 
 if __name__ == "__main__":

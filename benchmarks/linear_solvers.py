@@ -35,8 +35,10 @@ Cases (P2 tetrahedra, Land et al. 2015):
   FILE.npz            any --matrix given (scipy.sparse.save_npz)
 
 Run: python benchmarks/linear_solvers.py [--levels 1 2] [--ellipsoid 2] [--loaded 3] [--matrix A.npz ...]
-     [--methods pardiso block-gmres] [--repeat 3]
+     [--methods pardiso block-gmres] [--repeat 3] [--quick]
 (--methods: only these, e.g. on large meshes where the direct solvers take minutes)
+Writes benchmarks/results/linear_solvers.json (--quick: the level-1 beam, one repeat, into
+results/quick/).
 """
 
 from __future__ import annotations
@@ -47,7 +49,6 @@ for _v in ("NUMBA_NUM_THREADS", "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_
     os.environ.setdefault(_v, "1")  # one core each: a fair comparison (and a shared machine)
 
 import argparse  # noqa: E402
-import json  # noqa: E402
 import time  # noqa: E402
 from importlib.metadata import PackageNotFoundError, version  # noqa: E402
 
@@ -56,8 +57,9 @@ import scipy.sparse as sp  # noqa: E402
 
 from cardiosim import materials as MAT  # noqa: E402
 from cardiosim.fem import linear as L  # noqa: E402
-from cardiosim.fem.solver import Problem, solve  # noqa: E402
-from cardiosim.mesh import land_beam  # noqa: E402
+from _record import record  # noqa: E402
+from cardiosim.fem import Problem, solve  # noqa: E402
+from cardiosim.geometry import TruncatedEllipsoid, land_beam  # noqa: E402
 
 PACKAGES = {"superlu": "scipy", "umfpack": "scikit-umfpack", "cholmod": "scikit-sparse",
             "pardiso": "pypardiso", "pyamg": "pyamg", "block-gmres": "pyamg"}
@@ -100,8 +102,6 @@ def beam_cases(level: int):
 def ellipsoid_cases(level: int):
     """Land 2015 problem 2 (truncated ellipsoid, base clamped, endocardial pressure), P2:
     Taylor-Hood and penalty tangents at the first Newton iterate of a 1 kPa step."""
-    from cardiosim.ellipsoid import TruncatedEllipsoid
-
     mesh = TruncatedEllipsoid.land2015().mesh(level=level, order=2)
     out = []
     for form in ("mixed", "penalty"):
@@ -123,7 +123,6 @@ def loaded_case(level: int):
     9 kPa (a load decrement: at 10 kPa the residual is at round-off).
     Newton runs with "block-gmres" (Problem takes only a method name: its solve is
     swapped in here)."""
-    from cardiosim.ellipsoid import TruncatedEllipsoid
     from cardiosim.fem import solver as S
 
     mesh = TruncatedEllipsoid.land2015().mesh(level=level, order=2)
@@ -253,7 +252,10 @@ def main():
     ap.add_argument("--matrix", action="append", default=[], help="scipy.sparse.save_npz file (repeatable)")
     ap.add_argument("--methods", nargs="*", default=None, help="only these methods (and their variants)")
     ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--quick", action="store_true", help="smoke run: level-1 beam only, 1 repeat")
     a = ap.parse_args()
+    if a.quick:
+        a.levels, a.ellipsoid, a.loaded, a.matrix, a.repeat = [1], [], [], [], 1
     avail = L.available()
     cases = []
     for lev in a.levels:
@@ -269,13 +271,14 @@ def main():
     # robust = general: cases that are SPD only (cholmod/pyamg territory) do not decide
     general = [r for r in rows if not r["case"].endswith("-spd")]
     default, totals = pick_default(general)
-    print(json.dumps({
+    record("linear_solvers", {
         "threads": {"env": {v: os.environ.get(v) for v in ("NUMBA_NUM_THREADS", "OMP_NUM_THREADS",
                                                           "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")},
                     "per_method": thread_log},
         "versions": {m: _pkg_version(p) for m, p in PACKAGES.items()},
         "cases": rows, "total_s_general_cases": totals, "default": default,
-        "auto_order": {f"n < {L.AUTO_SMALL_N}": list(L.AUTO_ORDER_SMALL), "larger": list(L.AUTO_ORDER)}}))
+        "auto_order": {f"n < {L.AUTO_SMALL_N}": list(L.AUTO_ORDER_SMALL), "larger": list(L.AUTO_ORDER)}},
+        a, peers={p: p for p in sorted(set(PACKAGES.values()) - {"scipy"})})
 
 
 if __name__ == "__main__":

@@ -36,7 +36,7 @@ def _build_model(args):
 
 
 def cmd_simulate(args) -> int:
-    from . import report
+    from .output import report
 
     model = _build_model(args)
     res = model.simulate(beats=args.beats, hr=args.hr, until_periodic=args.until_periodic,
@@ -112,7 +112,8 @@ def cmd_demo(args) -> int:
     import numpy as np
     import pandas as pd
 
-    from . import io, synthetic
+    from . import io
+    from .assimilation import synthetic
 
     if args.record:
         return cmd_calibrate(args)
@@ -147,7 +148,8 @@ def _parse_roles(items: list[str] | None) -> dict:
 
 
 def cmd_inspect(args) -> int:
-    from . import inspection, io
+    from . import io
+    from .signals import inspection
     from .signals import RecordError, analyse_arterial, read_record
 
     record = read_record(args.record, roles=_parse_roles(args.role))

@@ -11,6 +11,10 @@ class ParameterError(CardiosimError, ValueError):
     """A parameter is unknown, non-finite or out of its valid range."""
 
 
+class MeshError(CardiosimError, ValueError):
+    """A mesh is unusable: inverted or degenerate elements, missing markers, bad arrays."""
+
+
 class SolverError(CardiosimError, RuntimeError):
     """A time step or nonlinear solve failed.
 

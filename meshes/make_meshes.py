@@ -18,8 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from cardiosim.ellipsoid import TruncatedEllipsoid
-from cardiosim.mesh import Mesh, land_beam
+from cardiosim.geometry import Mesh, TruncatedEllipsoid, land_beam
 
 HERE = Path(__file__).resolve().parent
 LEVELS = (1, 2)

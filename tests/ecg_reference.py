@@ -111,4 +111,4 @@ def score(beats: pd.DataFrame, ref: np.ndarray, bad, strict: bool = False) -> di
     return {"beats": int(feet.size), "ppv": float(has_r.mean()) if feet.size else float("nan"),
             "r_peaks": int(r.size), "sensitivity": float(found.mean()) if r.size else float("nan"),
             "false_at_s": feet[~has_r][:10].round(2).tolist(),
-            "missed_at_s": r[~found][:10].round(2).tolist()}
+            "missed_at_s": r[~found].round(2).tolist()}  # every one: the tests check each

@@ -1,4 +1,4 @@
-"""Independent reference of the 0D sphere: the equations of science.md section 2 as an ODE,
+"""Independent reference of the 0D sphere: the equations of Caruel et al. 2014 as an ODE,
 integrated by SciPy's Radau at tight tolerance. Written separately from the Numba kernels
 (no shared code besides the parameter dataclasses) so that it can catch their mistakes.
 
@@ -86,7 +86,7 @@ def reference_beat(model, state, T, rtol=1e-10, atol=None, n_out=4000):
 
     rhs, pressure = make_rhs(model, T)
     s0 = [state[K.X_Y], state[K.X_V], state[K.X_EC], state[K.X_TAU], state[K.X_KC], state[K.X_OM],
-          state[K.X_P1], state[K.X_P2]]
+          state[K.X_C], state[K.X_C + 1]]
     if atol is None:
         atol = np.array([1e-12, 1e-10, 1e-12, 1e-6, 1e-6, 1e-12, 1e-6, 1e-6])
     t_eval = np.linspace(0, T, n_out + 1)

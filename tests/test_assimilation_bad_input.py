@@ -14,7 +14,7 @@ import pytest
 from conftest import data_dir
 
 import cardiosim as cs
-from cardiosim import synthetic
+from cardiosim.assimilation import synthetic
 from cardiosim.assimilation import (AssimilationError, CalibrationSettings, Estimated, ObservationError,
                                     ParameterSet, calibrate)
 from cardiosim.cli import main

@@ -31,7 +31,7 @@ def test_simplex_sigma_points_zero_mean_identity_covariance(p):
     np.testing.assert_allclose(I @ I.T / (p + 1), np.eye(p), atol=1e-12)
 
 
-def test_simplex_points_p2_match_science_reference():
+def test_simplex_points_p2_match_moireau_chapelle2011():
     I = simplex_points(2)
     expected = np.array([[-1.2247, 1.2247, 0.0], [0.7071, 0.7071, -1.4142]])
     np.testing.assert_allclose(I, expected, atol=1e-4)

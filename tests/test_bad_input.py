@@ -70,7 +70,7 @@ def test_newton_failure_reports_time_and_keeps_last_good_state():
         model.simulate(beats=2)
     err = info.value
     assert "t = " in str(err) and math.isfinite(err.time_s)
-    assert {"y", "P_v", "x1"} <= set(err.state)
+    assert {"y", "P_v", "P_ar", "P_d"} <= set(err.state)
     assert all(math.isfinite(v) for v in err.state.values())
 
 

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from cardiosim import synthetic
+from cardiosim.assimilation import synthetic
 from cardiosim.assimilation import CalibrationSettings, cohort
 from cardiosim.assimilation.cohort import calibrate_cohort, find_records, record_names
 from cardiosim.cli import main

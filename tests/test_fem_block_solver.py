@@ -7,7 +7,7 @@ import pytest
 import scipy.sparse as sp
 
 from cardiosim import materials as MAT
-from cardiosim.ellipsoid import TruncatedEllipsoid
+from cardiosim.geometry import TruncatedEllipsoid
 from cardiosim.fem import linear as L
 from cardiosim.fem.solver import Problem
 

@@ -7,7 +7,7 @@ from cardiosim import materials as MAT
 from cardiosim.fem import Element, Pattern
 from cardiosim.fem import hyperelastic as HK
 from cardiosim.fem import kernels as FK
-from cardiosim.mesh import Mesh, box, boundary_facets
+from cardiosim.geometry import Mesh, boundary_facets, box
 
 
 def _laws():

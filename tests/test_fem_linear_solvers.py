@@ -9,7 +9,7 @@ import scipy.sparse as sp
 from cardiosim import materials as MAT
 from cardiosim.fem import linear as L
 from cardiosim.fem.solver import Problem
-from cardiosim.mesh import land_beam
+from cardiosim.geometry import land_beam
 
 AVAILABLE = L.available()
 LU = ["superlu", "umfpack", "pardiso"]

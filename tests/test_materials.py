@@ -373,5 +373,5 @@ def test_inadmissible_C_gives_nan_and_unknown_law_raises():
     law = LAWS["neo_hooke"]
     W, S, D = kernel(law.kind, np.diag([1.0, 1.0, -1.0]), np.eye(3), law.pack())
     assert np.isnan(W) and np.isnan(S).all() and np.isnan(D).all()
-    with pytest.raises(ValueError):
+    with pytest.raises(ParameterError, match="kind must be .* got 7"):
         kernel(7, np.eye(3), np.eye(3), law.pack())

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from cardiosim.mesh import Mesh, MeshError, boundary_facets, box, land_beam
+from cardiosim.geometry import Mesh, MeshError, boundary_facets, box, land_beam
 
 
 def test_land_beam_geometry_and_markers():

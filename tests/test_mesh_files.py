@@ -6,7 +6,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from cardiosim.mesh import Mesh
+from cardiosim.geometry import Mesh
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -6,7 +6,7 @@ from conftest import data_dir
 
 from cardiosim.cli import main
 from cardiosim.signals import Channel, MonitoringRecord, RecordError, analyse_arterial
-from cardiosim.synthetic import arterial_pressure, synthetic_record
+from cardiosim.assimilation.synthetic import arterial_pressure, synthetic_record
 from cardiosim.units import MMHG
 
 

@@ -6,7 +6,7 @@ import pytest
 
 from cardiosim.signals import analyse_arterial
 from cardiosim.signals import inject as I
-from cardiosim.synthetic import arterial_pressure, synthetic_record
+from cardiosim.assimilation.synthetic import arterial_pressure, synthetic_record
 from cardiosim.units import MMHG
 
 FS = 125.0

@@ -150,13 +150,13 @@ def test_corrupt_flac_bytes(tmp_path):
     data = bytearray(path.read_bytes())
     data[len(data) // 3: len(data) // 3 + 400] = b"\xff" * 400
     path.write_bytes(bytes(data))
-    # libsndfile (1.2 here) stops at the damaged frame; a version that
-    # resynchronises would read the record, so only the error's form is fixed.
-    try:
+    # libsndfile (1.2 here) stops at the damaged frame: fewer samples than the header's
+    # count come out, which must be an error, never a silently shortened record.
+    with pytest.raises(RecordError, match=r"truncated or damaged.*expects 28800 .*holds \d+") as err:
         read_record(stem)
-    except RecordError as err:
-        assert "mixedsignals_p.dat" in str(err) and "truncated or damaged" in str(err)
-        assert err.channel == "ABP, Pleth"
+    assert err.value.path == str(path) and "mixedsignals_p.dat" in str(err.value)
+    assert err.value.channel == "ABP, Pleth"
+    assert int(re.search(r"holds (\d+)", str(err.value)).group(1)) < 28800
 
 
 # --- Tables: time axis -------------------------------------------------------------

@@ -5,7 +5,7 @@ import pytest
 
 from cardiosim.signals import arterial as A
 from cardiosim.signals import arterial_kernels as K
-from cardiosim.synthetic import arterial_pressure
+from cardiosim.assimilation.synthetic import arterial_pressure
 
 FS = 125.0
 

@@ -56,6 +56,11 @@ def test_every_record_loads(rel):
     assert (rec.find("ABP") is not None) == (rel in ABP_RECORDS)
 
 
+#: scored beats per record (README)
+SCORED_BEATS = {"mimicdb/03700181": 1093, "wfdb-python-icu-flac/mixedsignals": 356,
+                "waveformtools-ppv-study/sample_record_csv": 1502}
+
+
 @pytest.mark.parametrize("rel", ABP_RECORDS)
 def test_beats_match_ecg_r_peaks(rel, analysed, reference):
     rec, a = analysed(rel)
@@ -64,8 +69,18 @@ def test_beats_match_ecg_r_peaks(rel, analysed, reference):
     print(rel, info, s)
     # Scored on most of the record, not on a convenient corner of it.
     assert s["beats"] >= 0.75 * a.beats["clean"].sum()
+    assert s["beats"] == SCORED_BEATS[rel]
     assert s["ppv"] >= 0.99, s
     assert s["sensitivity"] >= 0.99, s
+
+
+#: R-peaks without a pulse: (flagged by the analysis in the beat table's reasons, missed
+#: in strict scoring against the ECG consensus, i.e. outside the stretches where the
+#: detectors disagree). Only the second are checked for the missing rise below: two of
+#: 03700181's flagged R-peaks (217.80, 225.14 s), in such stretches, are followed by a
+#: rise of 0.94 median pulse pressure.
+NO_PULSE = {"mimicdb/03700181": (8, 5), "wfdb-python-icu-flac/mixedsignals": (11, 10),
+            "waveformtools-ppv-study/sample_record_csv": (0, 0)}
 
 
 @pytest.mark.parametrize("rel", ABP_RECORDS)
@@ -75,6 +90,9 @@ def test_r_peaks_without_pulse_really_have_none(rel, analysed, reference):
     rec, a = analysed(rel)
     ref, bad, _ = reference(rel)
     s = score(a.beats, ref, bad, strict=True)
+    flagged = [float(t) for ts in a.beats["reason"].str.findall(
+        r"ECG R-peak at (\d+\.\d+) s (?:without pulse|has no arterial pulse)") for t in ts]
+    assert (len(flagged), len(s["missed_at_s"])) == NO_PULSE[rel], (flagged, s["missed_at_s"])
     abp = rec.channel("ABP")
     p = abp.in_unit("mmHg")
     med_pp = a.clean["pp_mmHg"].median()
@@ -93,7 +111,7 @@ def test_premature_beat_at_64s_is_non_perfused(analysed):
     b = a.beats
     beat = b[(b["onset_s"] <= 64.4) & (b["end_s"] > 64.4)].iloc[0]
     assert "non_perfused" in beat["flag"]
-    assert "R-peak at 64." in beat["reason"]
+    assert "R-peak at 64.37 s" in beat["reason"]
     assert not beat["clean"]
 
 
@@ -113,8 +131,10 @@ def test_time_gap_in_csv_export_is_reported(analysed):
     _, a = analysed("waveformtools-ppv-study/sample_record_csv")
     gaps = a.segments[a.segments["kind"] == "gap"]
     assert len(gaps) == 1
-    assert gaps.iloc[0]["start_s"] == pytest.approx(1666.05, abs=0.05)
-    assert gaps.iloc[0]["end_s"] - gaps.iloc[0]["start_s"] == pytest.approx(1.62, abs=0.02)
+    # README: 1666.05-1667.66 s, 1.62 s (to its printed digits)
+    assert gaps.iloc[0]["start_s"] == pytest.approx(1666.05, abs=0.005)
+    assert gaps.iloc[0]["end_s"] == pytest.approx(1667.66, abs=0.005)
+    assert gaps.iloc[0]["end_s"] - gaps.iloc[0]["start_s"] == pytest.approx(1.62, abs=0.005)
     b = a.beats
     hit = b[(b["end_s"] > 1666.05) & (b["onset_s"] < 1667.66)]
     assert len(hit) >= 1 and all("gap" in f for f in hit["flag"])
@@ -140,4 +160,5 @@ def test_beat_pressures_agree_with_the_monitor(quantity, numeric, analysed):
     d = np.asarray(diffs)
     print(numeric, len(d), "median |d|", np.median(np.abs(d)), "bias", np.median(d))
     assert len(d) > 0.8 * len(n.times_s)
+    assert len(d) == 1853  # README: 1,853 values (of 1,927)
     assert np.median(np.abs(d)) < 3.0

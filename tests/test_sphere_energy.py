@@ -69,8 +69,8 @@ def test_volume_conservation_of_the_circulation(run):
     h = np.repeat(res.beat_lengths / res.steps, res.steps)
     start = res.starts[0]
     V = np.concatenate([[res.beat_start_volume(0)], R[:, K.O_V]])
-    p1 = np.concatenate([[start[K.X_P1]], R[:, K.O_X1]])
-    p2 = np.concatenate([[start[K.X_P2]], R[:, K.O_X2]])
+    p1 = np.concatenate([[start[K.X_C]], R[:, K.O_C]])
+    p2 = np.concatenate([[start[K.X_C + 1]], R[:, K.O_C + 1]])
     stored = V + wk.Cp * p1 + wk.Cd * p2
     q_ven = (0.5 * (p2[1:] + p2[:-1]) - wk.P_venous) / wk.Rd
     lhs = np.diff(stored)
@@ -86,8 +86,8 @@ def test_circulation_energy_balance(run):
     R = res.raw
     h = np.repeat(res.beat_lengths / res.steps, res.steps)
     start = res.starts[0]
-    p1 = np.concatenate([[start[K.X_P1]], R[:, K.O_X1]])
-    p2 = np.concatenate([[start[K.X_P2]], R[:, K.O_X2]])
+    p1 = np.concatenate([[start[K.X_C]], R[:, K.O_C]])
+    p2 = np.concatenate([[start[K.X_C + 1]], R[:, K.O_C + 1]])
     p1m, p2m = 0.5 * (p1[1:] + p1[:-1]), 0.5 * (p2[1:] + p2[:-1])
     pat, pv, qin, qout = R[:, K.O_PAT], R[:, K.O_PV], R[:, K.O_QIN], R[:, K.O_QOUT]
     pin = h * pat * qin

@@ -6,6 +6,7 @@ import pytest
 
 import cardiosim as cs
 from cardiosim.models import sphere_kernels as K
+from cardiosim.circulation import kernels as CK
 
 
 @pytest.fixture(scope="module")
@@ -52,7 +53,7 @@ def test_series_spring_gradient_exact_and_consistent():
         tau, g = K.series_dg(e0, e1, c0, c1, Es)
         dW = K.series_energy(e1, c1, Es) - K.series_energy(e0, c0, Es)
         assert tau * (e1 - e0) + g * (c1 - c0) == pytest.approx(dW, rel=1e-10, abs=1e-9)
-    # at coincident points: the Hill-model relations of science.md 2.2
+    # at coincident points: the Hill-model relations of Caruel et al. 2014
     e, c = 0.31, 0.28
     tau, g = K.series_dg(e, e, c, c, Es)
     assert tau == pytest.approx(Es * (e - c) / (1 + 2 * c) ** 2, rel=1e-13)
@@ -65,7 +66,7 @@ def test_valve_flow_matches_numpy_law(kind):
     packed = v.pack()
     dps = np.array([-2000.0, -1.0, -0.05, 0.0, 0.05, 0.3, 10.0, 3000.0])
     for dp in dps:
-        q, dq = K.valve_flow(dp, *packed)
+        q, dq = CK.valve_flow(dp, *packed)
         assert q == pytest.approx(float(v.flow(dp)), rel=1e-14, abs=0)
         h = 1e-6 * max(1.0, abs(dp))
         if kind == "smooth":
@@ -78,10 +79,10 @@ def test_interp_clamped_matches_numpy_and_steps():
     xp = np.array([0.1, 0.27, 0.32, 0.34, 0.46, 0.59, 0.6])
     fp = np.array([-3.2, 35.0, 35.0, 0.0, -12.0, -12.0, -3.2])
     for x in np.linspace(-0.5, 1.0, 301):
-        assert K.interp_clamped(x, xp, fp) == pytest.approx(np.interp(x, xp, fp), abs=1e-12)
+        assert CK.interp_clamped(x, xp, fp) == pytest.approx(np.interp(x, xp, fp), abs=1e-12)
     n0x, n0y = (np.array(a) for a in cs.SphereParameters().n0)
-    assert K.interp_clamped(-0.4, n0x, n0y) == 0.0       # clamps to 0 at -0.4
-    assert K.interp_clamped(-0.399999, n0x, n0y) == pytest.approx(0.008, abs=1e-6)
+    assert CK.interp_clamped(-0.4, n0x, n0y) == 0.0       # clamps to 0 at -0.4
+    assert CK.interp_clamped(-0.399999, n0x, n0y) == pytest.approx(0.008, abs=1e-6)
 
 
 def test_active_update_matches_numpy_trapezoid(sp):
@@ -97,21 +98,22 @@ def test_active_update_matches_numpy_trapezoid(sp):
         up, um = max(u, 0), max(-u, 0)
         assert (om1 - om0) / h == pytest.approx((np.interp(ecm, m0x, m0y) - 0.5 * (om0 + om1)) / p.alpha_r, rel=1e-10)
         a = up + 0.5 * (om0 + om1) * um + p.alpha * abs(decdt)
-        n0 = K.interp_clamped(ecm, n0x, n0y)
+        n0 = CK.interp_clamped(ecm, n0x, n0y)
         assert (kc1 - kc0) / h == pytest.approx(-a * 0.5 * (kc0 + kc1) + n0 * p.k0 * up, rel=1e-10, abs=1e-6)
         assert (tau1 - tau0) / h == pytest.approx(
             -a * 0.5 * (tau0 + tau1) + 0.5 * (kc0 + kc1) * decdt + n0 * p.sigma0 * up, rel=1e-10, abs=1e-6)
 
 
-@pytest.mark.parametrize("wk", [cs.TwoStageWindkessel.caruel2014(), cs.Windkessel3(), cs.Windkessel2()])
-def test_afterload_step_matrices(wk):
+@pytest.mark.parametrize("wk", [cs.TwoStageWindkessel.caruel2014(), cs.Windkessel3(), cs.Windkessel2(),
+                                cs.ClosedLoopWindkessel()])
+def test_circulation_step_matrices(wk):
     cp = cs.Circulation(afterload=wk).pack()
     h = 1.3e-3
-    M, N = K.afterload_step_matrices(cp, h)
-    A = np.asarray(wk.linear_system()[0])
-    I = np.eye(2)
+    M, N = CK.step_matrices(cp, h)
+    A = wk.linear_system().A
+    I = np.eye(A.shape[0])
     np.testing.assert_allclose(M, np.linalg.inv(I - h / 2 * A), rtol=1e-13)
-    np.testing.assert_allclose(N, np.linalg.inv(I - h / 2 * A) @ (I + h / 2 * A), rtol=1e-13)
+    np.testing.assert_allclose(N, np.linalg.inv(I - h / 2 * A) @ (I + h / 2 * A), rtol=1e-13, atol=1e-16)
 
 
 def test_step_system_block_solve_matches_numpy():
@@ -129,7 +131,7 @@ def test_step_system_block_solve_matches_numpy():
 
 def test_reference_volume_and_windkessel_units():
     p = cs.SphereParameters.caruel2014()
-    assert p.V0 * 1e6 == pytest.approx(55.06, abs=0.01)  # science.md table row 10
+    assert p.V0 * 1e6 == pytest.approx(55.06, abs=0.01)  # 4/3 pi R0^3, R0 = 23.6 mm (Caruel et al. 2014)
     wk = cs.circulation.windkessel_summary(cs.TwoStageWindkessel.caruel2014())
     assert wk["Cp_mL_per_mmHg"] == pytest.approx(0.3333, abs=1e-4)
     assert wk["Rp_mmHg_s_per_mL"] == pytest.approx(0.0600, abs=1e-4)
@@ -143,7 +145,7 @@ def test_analytic_wall_jacobian_matches_differences(law):
     sp = p.pack()
     n0x, n0y = (np.array(a) for a in p.n0)
     m0x, m0y = (np.array(a) for a in p.m0)
-    st = np.zeros(K.N_STATE)
+    st = np.zeros(K.X_C + 2)
     st[K.X_Y], st[K.X_V], st[K.X_EC], st[K.X_TAU], st[K.X_KC], st[K.X_OM] = 0.008, -0.05, 0.27, 4e4, 5e4, 1.1
     W0 = K.passive_energy((1 + st[K.X_Y] / p.R0) ** 2, sp)
     h, u = 1e-3, 20.0

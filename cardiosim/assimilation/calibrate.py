@@ -27,7 +27,7 @@ from .filters import FILTERS, Track, run_filter
 from .identifiability import CANDIDATES, Identifiability, analyse
 from .lsq import LsqResult, fit_periodic
 from .observations import BeatObservations, ObservationError, from_record, require_observed
-from .operator import DEFAULT_CORRECTED, BeatOperator
+from .operator import BeatOperator
 from .parameters import ParameterSet, apply, clinical_unit, to_clinical
 
 METHODS = ("roukf", "ukf", "enkf", "lsq")
@@ -38,7 +38,9 @@ class CalibrationSettings:
     """Choices of a calibration (all have defaults; units in the names).
 
     ``estimate`` None lets the identifiability analysis choose the parameters;
-    ``sigma_mmhg`` None estimates the observation error from the first-fit residuals.
+    ``sigma_mmhg`` None estimates the observation error from the first-fit residuals;
+    ``corrected`` None lets the filters correct the model's default state entries (the
+    circulation's node pressures, ``Ventricle.corrected_states``).
     """
 
     method: str = "roukf"
@@ -52,7 +54,7 @@ class CalibrationSettings:
     min_observed: int = 20
     members: int = 32
     seed: int = 0
-    corrected: tuple = DEFAULT_CORRECTED
+    corrected: tuple | None = None
     dt_s: float = 1e-3
     line: bool = True
 
@@ -384,7 +386,7 @@ def espvr_at(op: BeatOperator, omega: np.ndarray, T: float, x0: np.ndarray) -> d
     model = apply(op.model, op.parameters.names, op.parameters.theta(omega))
     pts = []
     for f in (0.8, 1.2):
-        m = model.with_values({"P_at": model.circulation.preload.pressure * f})
+        m = model.with_values({"P_at": model.parameter_value("P_at") * f})
         o = BeatOperator(m, ParameterSet.build(m, ["sigma0"]), n_obs=8)
         _, _, S = o.periodic(np.zeros((1, 1)), T, beats=40)
         pts.append((S[0, AK.B_VMIN], S[0, AK.B_PES]))
@@ -402,7 +404,7 @@ def _lsq_track(op: BeatOperator, res: LsqResult, obs: BeatObservations) -> Track
     Z = np.full((n, op.n_obs), np.nan)
     S = np.full((n, AK.N_SUMMARY), np.nan)
     xs = np.full((n, X.shape[1]), np.nan)
-    arrays = op.member_arrays(res.omega[None])
+    arrays = op.members(res.omega[None])
     for k in range(n):
         z, s = op.forecast(X, res.omega[None], obs.rr_s[k], arrays=arrays)
         Z[k], S[k], xs[k] = z[0], s[0], X[0]

@@ -17,16 +17,9 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..errors import CardiosimError, SolverError
-from ..models import sphere_kernels as K
 from . import kernels as AK
-from .operator import DEFAULT_CORRECTED, STATE_NAMES, BeatOperator
+from .operator import BeatOperator
 from .sigma import merwe_weights, safe_cholesky, simplex_points
-
-NS = AK.N_STATE_EXT
-
-#: typical size of each model state entry, for the small state noise of the full UKF
-STATE_SCALE = np.array([1.0, 1e-3, 1e-2, 1e-2, 1e3, 1e3, 1e-2, 100.0, 100.0, 100.0, 1e-6,
-                        100.0, 1e4, 100.0])
 
 
 class AssimilationError(CardiosimError, RuntimeError):
@@ -53,7 +46,7 @@ class Track:
     z_pred: np.ndarray         # (n, n_obs) forecast mean of the observation [Pa]
     nis: np.ndarray            # (n,) normalised innovation squared / n_obs (NaN: not observed)
     summary: np.ndarray        # (n, N_SUMMARY) forecast mean of the beat summaries
-    x: np.ndarray              # (n, N_STATE) analysis mean state at the end of the beat
+    x: np.ndarray              # (n, n_state) analysis mean state at the end of the beat
     clipped: np.ndarray        # (n,) a parameter hit its bound at this beat
     warnings: list = field(default_factory=list)
 
@@ -76,8 +69,9 @@ class SequentialFilter:
     method = "base"
 
     def __init__(self, op: BeatOperator, x0: np.ndarray, omega0: np.ndarray, P0: np.ndarray,
-                 obs_sd_pa: float, corrected=DEFAULT_CORRECTED, seed: int = 0):
+                 obs_sd_pa: float, corrected: tuple | None = None, seed: int = 0):
         self.op = op
+        self.ns = op.n_state
         self.p = op.parameters.p
         self.x = np.array(x0, dtype=float)
         self.om = np.array(omega0, dtype=float)
@@ -85,10 +79,12 @@ class SequentialFilter:
         if not (math.isfinite(obs_sd_pa) and obs_sd_pa > 0):
             raise ValueError(f"observation error sd must be > 0 Pa, got {obs_sd_pa!r}")
         self.sigma = float(obs_sd_pa)
-        unknown = [c for c in corrected if c not in STATE_NAMES[1:]]
+        names = op.state_names
+        corrected = op.corrected_default if corrected is None else tuple(corrected)
+        unknown = [c for c in corrected if c not in names[1:]]
         if unknown:
-            raise ValueError(f"cannot correct state entries {unknown}; known: {STATE_NAMES[1:]}")
-        self.state_mask = np.array([n in corrected for n in STATE_NAMES], dtype=float)
+            raise ValueError(f"cannot correct state entries {unknown}; known: {names[1:]}")
+        self.state_mask = np.array([n in corrected for n in names], dtype=float)
         self.Q = np.diag(op.parameters.drift ** 2)
         self.seed = seed
 
@@ -98,7 +94,7 @@ class SequentialFilter:
 
 
 class ROUKF(SequentialFilter):
-    """Reduced-order UKF with simplex sigma points (Moireau & Chapelle 2011; science.md 3.1).
+    """Reduced-order UKF with simplex sigma points (Moireau & Chapelle 2011).
 
     The covariance is kept factorised as P = L U^-1 L^T with L of size (n_state + p, p): p + 1
     model runs per beat, whatever the size of the state.
@@ -111,18 +107,19 @@ class ROUKF(SequentialFilter):
         p = self.p
         self.I = simplex_points(p)
         self.a = 1.0 / (p + 1)
+        NS = self.ns
         self.L = np.zeros((NS + p, p))
         self.L[NS:, :] = np.eye(p)
         self.U = np.linalg.inv(self.P0)
 
     def step(self, T: float, z: np.ndarray | None):
-        p, a, I = self.p, self.a, self.I
+        p, a, I, NS = self.p, self.a, self.I, self.ns
         C = safe_cholesky(np.linalg.inv(self.U), "U^-1")
         L = self.L @ C
         s = np.concatenate([self.x, self.om])
         S = s[None, :] + (L @ I).T
         X = np.ascontiguousarray(S[:, :NS])
-        X[:, K.X_T] = self.x[K.X_T]
+        X[:, 0] = self.x[0]  # entry 0 is time
         Om = S[:, NS:]
         Z, Sm = self.op.forecast(X, Om, T)
         Sf = np.concatenate([X, Om], axis=1)
@@ -168,17 +165,17 @@ class UKF(SequentialFilter):
 
     def __init__(self, *args, alpha: float = 0.5, beta: float = 2.0, kappa: float = 0.0, **kw):
         super().__init__(*args, **kw)
-        p = self.p
+        p, NS = self.p, self.ns
         self.n = NS - 1 + p
         self.c, self.Wm, self.Wc = merwe_weights(self.n, alpha, beta, kappa)
-        sx = (1e-3 * STATE_SCALE[1:]) ** 2
+        sx = (1e-3 * self.op.state_scale()[1:]) ** 2
         self.Qx = np.diag(np.concatenate([sx, np.zeros(p)]))
         self.P = self.Qx.copy()
         self.P[NS - 1:, NS - 1:] = self.P0
         self.gain_mask = np.concatenate([self.state_mask[1:], np.ones(p)])
 
     def step(self, T: float, z: np.ndarray | None):
-        _n, _p = self.n, self.p
+        NS = self.ns
         s = np.concatenate([self.x[1:], self.om])
         Lc = safe_cholesky(self.P) * self.c
         S = np.vstack([s, s + Lc.T, s - Lc.T])
@@ -231,7 +228,7 @@ class EnKF(SequentialFilter):
         self.X = np.repeat(self.x[None, :], members, axis=0)
 
     def step(self, T: float, z: np.ndarray | None):
-        N = self.N
+        N, NS = self.N, self.ns
         Z, Sm = self.op.forecast(self.X, self.Om, T)
         if np.any(self.Q):
             self.Om = self.Om + self.rng.standard_normal(self.Om.shape) @ np.sqrt(self.Q)
@@ -256,7 +253,7 @@ class EnKF(SequentialFilter):
             nis = (dn @ dn - yd @ np.linalg.solve(G, yd)) / z.size
         else:
             E = m + A
-        E[:, K.X_T] = self.X[0, K.X_T]
+        E[:, 0] = self.X[0, 0]  # entry 0 is time
         self.X = np.ascontiguousarray(E[:, :NS])
         self.Om = E[:, NS:]
         lo, hi = self.op.parameters.omega_bounds
@@ -281,7 +278,7 @@ def run_filter(flt: SequentialFilter, rr_s: np.ndarray, z_pa: np.ndarray, observ
     n, p, n_obs = rr_s.size, flt.p, z_pa.shape[1]
     tr = Track(flt.method, flt.op.parameters.names, np.full((n, p), np.nan), np.full((n, p, p), np.nan),
                np.full((n, n_obs), np.nan), np.full(n, np.nan), np.full((n, AK.N_SUMMARY), np.nan),
-               np.full((n, NS), np.nan), np.zeros(n, dtype=bool))
+               np.full((n, flt.ns), np.nan), np.zeros(n, dtype=bool))
     run_high = 0
     warned = False
     for k in range(n):

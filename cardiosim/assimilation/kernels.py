@@ -1,9 +1,8 @@
-"""Numba kernel of the assimilation forecast: one beat of many model copies.
+"""Numba kernels of the observation operator: the measuring-site line and the observed beat.
 
-Each member (a sigma point or ensemble member) has its own state row and its own packed
-parameter rows, so one call advances every member without Python in between. Per beat
-and member it returns the arterial pressure at fixed phases of the beat (the observation)
-and a few beat summaries for the indicators.
+The model (through :class:`cardiosim.models.Ventricle`) returns the arterial pressure at
+every step of a beat for every member; these kernels carry it through the measuring-site
+line and sample it at the observation phases, all members in one call.
 """
 
 from __future__ import annotations
@@ -13,17 +12,14 @@ import math
 import numpy as np
 from numba import njit
 
-from ..models import sphere_kernels as K
-
-# beat summaries (columns of ``summary``)
+#: columns of the beat summaries the operator returns: the model's, then those of the
+#: observed pressure (P_max, P_min, P_mean at the measuring site)
+SUMMARY_NAMES = ("V_max", "V_min", "ejected", "work", "P_max", "P_min", "P_mean", "P_es", "Pv_max", "dPdt_max")
 B_VMAX, B_VMIN, B_EJECTED, B_WORK, B_PMAX, B_PMIN, B_PMEAN, B_PES, B_PVMAX, B_DPDT = range(10)
 N_SUMMARY = 10
-
-# the measured-site line: two extra state entries after the model state
-X_LINE_P = K.N_STATE
-X_LINE_DP = K.N_STATE + 1
-X_LINE_IN = K.N_STATE + 2  # last input (entry pressure) of the line
-N_STATE_EXT = K.N_STATE + 3
+#: state entries of the measuring-site line, appended to the model's state
+LINE_STATE_NAMES = ("line_p", "line_dp", "line_in")
+LINE_STATE_SCALE = (100.0, 1e4, 100.0)
 
 
 @njit(cache=True)
@@ -61,81 +57,40 @@ def interp_uniform(t, t0, h, values, n):
 
 
 @njit(cache=True)
-def forecast_members(X, SP, CP, PRE_P, LINE, T, n_steps, pre_t, ut, uv, n0x, n0y, m0x, m0y,
-                     tol, max_iter, phases, Z, summary, status):
-    """Advance every row of ``X`` by one beat of length ``T`` [s] in ``n_steps`` steps.
+def observe(p_entry, ok, T, LINE, L, phases, Z, P_stats):
+    """Pressure at the measuring site from the model's entry pressure, for every member.
 
-    ``SP``, ``CP``, ``PRE_P`` hold each member's packed sphere, circulation and preload
-    arrays, ``LINE`` its measuring-site line (natural frequency [rad/s], damping; a
-    frequency <= 0 passes the entry pressure through). ``X`` has :data:`N_STATE_EXT` columns. Fills ``Z[j, :]`` with the arterial (entry) pressure at times ``phases * T``
-    (step mid-points interpolated), ``summary[j, :]`` with the beat summaries and
-    ``status[j]`` with the kernel status code. A failed member keeps its last good state.
+    ``p_entry`` (m, n) holds the entry pressure at the step mid-times (step T/n); ``LINE``
+    (m, 2) each member's line (natural frequency [rad/s], damping; a frequency <= 0 passes
+    the entry pressure through); ``L`` (m, 3) the line states (output, its rate, last
+    input), advanced in place for the members with ``ok``. Fills ``Z[j, :]`` with the site
+    pressure at times ``phases * T`` and ``P_stats[j]`` with its (max, min, mean).
     """
-    m = X.shape[0]
-    h = T / n_steps
-    row = np.empty(K.N_OUT)
-    pred = np.zeros(5)
-    pent = np.empty(n_steps)
+    m, n = p_entry.shape
+    h = T / n
+    pent = np.empty(n)
     for j in range(m):
-        st = X[j]
-        sp = SP[j]
-        cp = CP[j]
-        pre_p = PRE_P[j]
-        M, N = K.afterload_step_matrices(cp, h)
-        pred[:] = 0.0
-        R0 = sp[K.S_R0]
-        a = 1.0 + st[K.X_Y] / R0
-        V = 4.0 / 3.0 * math.pi * R0 ** 3 * a ** 3
-        vmax = V
-        vmin = V
-        ejected = 0.0
-        work = 0.0
-        pes = st[K.X_PV]
-        pvmax = -1e300
-        dpdt = -1e300
-        pv_prev = st[K.X_PV]
+        if not ok[j]:
+            continue
         wn = LINE[j, 0]
         zeta = LINE[j, 1]
-        ly = st[X_LINE_P]
-        lv = st[X_LINE_DP]
-        p_prev = st[X_LINE_IN]
-        status[j] = K.OK
-        for i in range(n_steps):
-            s = K.step(st, h, i * h, T, sp, cp, pre_t, pre_p, ut, uv, n0x, n0y, m0x, m0y,
-                       M, N, tol, max_iter, row, pred)
-            if s != K.OK:
-                status[j] = s
-                break
-            pv = row[K.O_PV]
-            V1 = row[K.O_V]
-            work -= pv * (V1 - V)
-            V = V1
-            if V > vmax:
-                vmax = V
-            if V < vmin:
-                vmin = V
-                pes = pv
-            ejected += row[K.O_QOUT] * h
+        ly = L[j, 0]
+        lv = L[j, 1]
+        p_prev = L[j, 2]
+        for i in range(n):
             if wn > 0.0:
-                ly, lv = line_step(ly, lv, p_prev, row[K.O_PENTRY], h, wn, zeta)
-                p_prev = row[K.O_PENTRY]
+                ly, lv = line_step(ly, lv, p_prev, p_entry[j, i], h, wn, zeta)
+                p_prev = p_entry[j, i]
                 pent[i] = ly
             else:
-                pent[i] = row[K.O_PENTRY]
-            if pv > pvmax:
-                pvmax = pv
-            if i > 0 and (pv - pv_prev) / h > dpdt:
-                dpdt = (pv - pv_prev) / h
-            pv_prev = pv
-        if status[j] != K.OK:
-            continue
-        st[X_LINE_P] = ly if wn > 0.0 else pent[n_steps - 1]
-        st[X_LINE_DP] = lv if wn > 0.0 else 0.0
-        st[X_LINE_IN] = row[K.O_PENTRY]
+                pent[i] = p_entry[j, i]
+        L[j, 0] = ly if wn > 0.0 else pent[n - 1]
+        L[j, 1] = lv if wn > 0.0 else 0.0
+        L[j, 2] = p_entry[j, n - 1]
         pmax = -1e300
         pmin = 1e300
         psum = 0.0
-        for i in range(n_steps):
+        for i in range(n):
             p = pent[i]
             psum += p
             if p > pmax:
@@ -143,14 +98,7 @@ def forecast_members(X, SP, CP, PRE_P, LINE, T, n_steps, pre_t, ut, uv, n0x, n0y
             if p < pmin:
                 pmin = p
         for k in range(phases.shape[0]):
-            Z[j, k] = interp_uniform(phases[k] * T, 0.5 * h, h, pent, n_steps)
-        summary[j, B_VMAX] = vmax
-        summary[j, B_VMIN] = vmin
-        summary[j, B_EJECTED] = ejected
-        summary[j, B_WORK] = work
-        summary[j, B_PMAX] = pmax
-        summary[j, B_PMIN] = pmin
-        summary[j, B_PMEAN] = psum / n_steps
-        summary[j, B_PES] = pes
-        summary[j, B_PVMAX] = pvmax
-        summary[j, B_DPDT] = dpdt
+            Z[j, k] = interp_uniform(phases[k] * T, 0.5 * h, h, pent, n)
+        P_stats[j, 0] = pmax
+        P_stats[j, 1] = pmin
+        P_stats[j, 2] = psum / n

@@ -1,30 +1,24 @@
-"""Model and observation operators of the assimilation: one heartbeat of the 0D model.
+"""Model and observation operators of the assimilation: one heartbeat of a ventricle model.
 
 The model operator advances the ventricle and circulation over one measured beat (its
 length from the recording's RR interval); the observation operator returns the arterial
-pressure at fixed phases of that beat. Both come out of one kernel call that advances all
-members (sigma points, ensemble members) at once.
+pressure at fixed phases of that beat, after the measuring-site line. The model is seen
+only through :class:`cardiosim.models.Ventricle`; the filter's state is the model's state
+followed by the line's three entries.
 """
 
 from __future__ import annotations
 
-import dataclasses
-import types
+from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
 from ..errors import ParameterError, SolverError
-from ..models import sphere_kernels as K
-from ..models.sphere import PACK_INDEX, SphereModel
+from ..models.protocol import Ventricle
 from ..units import MMHG
 from . import kernels as AK
 from .parameters import ESTIMABLE, ParameterSet
-
-#: names of the model state entries (the filter's state x); entry 0 is time
-STATE_NAMES = ("t", "y", "v", "e_c", "tau_c", "k_c", "omega", "x1", "x2", "P_v", "Q_out",
-               "line_p", "line_dp", "line_in")
-#: state entries corrected by the filters by default: the arterial compartment pressures
-DEFAULT_CORRECTED = ("x1", "x2")
 
 
 def default_phases(n_obs: int) -> np.ndarray:
@@ -34,12 +28,21 @@ def default_phases(n_obs: int) -> np.ndarray:
     return (np.arange(n_obs) + 0.5) / n_obs
 
 
+@dataclass
+class Members:
+    """Per-member parameters: the model's opaque rows, the line, and theta [SI]."""
+
+    model: Any
+    line: np.ndarray
+    theta: np.ndarray
+
+
 class BeatOperator:
     """One beat of ``model`` for many members with their own parameters.
 
     Parameters
     ----------
-    model : SphereModel
+    model : Ventricle
         The model whose other parameters stay fixed.
     parameters : ParameterSet
         The estimated parameters (omega space).
@@ -51,7 +54,7 @@ class BeatOperator:
         ``line_hz`` and ``line_zeta`` in the parameter set override it per member.
     """
 
-    def __init__(self, model: SphereModel, parameters: ParameterSet, n_obs: int = 32,
+    def __init__(self, model: Ventricle, parameters: ParameterSet, n_obs: int = 32,
                  line: tuple[float, float] | None = None):
         self.model = model
         self.line = line
@@ -59,113 +62,115 @@ class BeatOperator:
             raise ParameterError(f"line needs a natural frequency > 0 Hz and damping > 0, got {line}")
         self.parameters = parameters
         self.phases = default_phases(n_obs)
-        sp, cp, pre_t, pre_p, ut, uv, n0x, n0y, m0x, m0y = model._arrays()
-        self._sp, self._cp, self._pre_p = sp, cp, pre_p
-        self._fixed = (pre_t, ut, uv, n0x, n0y, m0x, m0y)
-        self._aft = model.circulation.afterload
-        self._aft_fields = {f.name: getattr(self._aft, f.name) for f in dataclasses.fields(self._aft)}
-        self._sphere_idx, self._aft_names, self._preload, self._line_idx = [], [], None, []
-        for i, name in enumerate(parameters.names):
-            where = ESTIMABLE[name][0]
-            if where == "sphere":
-                self._sphere_idx.append((i, PACK_INDEX[name]))
-            elif where == "line":
-                self._line_idx.append((i, 0 if name == "line_hz" else 1))
-            elif where == "afterload":
-                if name not in self._aft_fields:
-                    raise ParameterError(f"the afterload {type(self._aft).__name__} has no parameter {name!r}")
-                self._aft_names.append((i, name))
-            else:
-                self._preload = i
-        self._p_at0 = float(pre_p[0]) if pre_p.size else 0.0
+        self._line_idx = [(i, 0 if n == "line_hz" else 1) for i, n in enumerate(parameters.names)
+                          if ESTIMABLE[n][0] == "line"]
+        self._model_idx = [i for i, n in enumerate(parameters.names) if ESTIMABLE[n][0] != "line"]
+        if self._line_idx and line is None and len(self._line_idx) < 2:
+            raise ParameterError("estimating one of line_hz/line_zeta needs line=(hz, zeta) for the other")
+        for i in self._model_idx:
+            model.parameter_value(parameters.names[i])  # an unknown name fails here, not per beat
+        self.n_model = len(model.state_names)
         self.retries = 0  # member-beats rerun with a finer step after a failed solve
 
+    # -- the state as the filters see it -----------------------------------------------
     @property
     def n_obs(self) -> int:
         return self.phases.size
 
     @property
-    def n_state(self) -> int:
-        return AK.N_STATE_EXT
+    def state_names(self) -> tuple[str, ...]:
+        """Model state (entry 0 is time), then the measuring-site line's entries."""
+        return tuple(self.model.state_names) + AK.LINE_STATE_NAMES
 
-    # -- parameters -> packed arrays ----------------------------------------------------
-    def member_arrays(self, omega: np.ndarray):
-        """Packed (SP, CP, PRE_P) rows for each row of ``omega`` (shape (m, p))."""
+    @property
+    def n_state(self) -> int:
+        return self.n_model + len(AK.LINE_STATE_NAMES)
+
+    def state_scale(self) -> np.ndarray:
+        return np.concatenate([self.model.state_scale(), AK.LINE_STATE_SCALE])
+
+    @property
+    def corrected_default(self) -> tuple[str, ...]:
+        return tuple(self.model.corrected_states)
+
+    @property
+    def summary_index(self) -> dict[str, int]:
+        """Column of each named beat summary in the arrays :meth:`forecast` returns."""
+        return {n: i for i, n in enumerate(AK.SUMMARY_NAMES)}
+
+    # -- parameters -> members ----------------------------------------------------------
+    def members(self, omega: np.ndarray) -> Members:
+        """Per-member parameters for each row of ``omega`` (shape (m, p))."""
         omega = np.atleast_2d(omega)
         theta = self.parameters.theta(omega)
         m = omega.shape[0]
-        SP = np.repeat(self._sp[None, :], m, axis=0)
-        CP = np.repeat(self._cp[None, :], m, axis=0)
-        PRE = np.repeat(self._pre_p[None, :], m, axis=0)
-        for i, idx in self._sphere_idx:
-            SP[:, idx] = theta[:, i]
-        if self._aft_names:
-            lin = type(self._aft).linear_system
-            for j in range(m):
-                ns = types.SimpleNamespace(**self._aft_fields)
-                for i, name in self._aft_names:
-                    setattr(ns, name, theta[j, i])
-                A, b, f, e, Z = lin(ns)
-                CP[j, K.A_A:] = [*np.asarray(A, float).ravel(), *b, *f, *e, Z]
-        if self._preload is not None:
-            PRE *= (theta[:, self._preload] / self.parameters.theta0[self._preload])[:, None] \
-                * (self.parameters.theta0[self._preload] / self._p_at0 if self._p_at0 else 1.0)
+        names = [self.parameters.names[i] for i in self._model_idx]
+        rows = self.model.member_parameters(names, theta[:, self._model_idx])
         LINE = np.zeros((m, 2))
         if self.line is not None:
             LINE[:] = (2 * np.pi * self.line[0], self.line[1])
         for i, which in self._line_idx:
             LINE[:, which] = theta[:, i] * (2 * np.pi if which == 0 else 1.0)
-        if self._line_idx and self.line is None and len(self._line_idx) < 2:
-            raise ParameterError("estimating one of line_hz/line_zeta needs line=(hz, zeta) for the other")
-        return SP, CP, PRE, LINE
+        return Members(rows, LINE, theta)
 
     # -- one beat ----------------------------------------------------------------------
-    def forecast(self, X: np.ndarray, omega: np.ndarray, T: float, arrays=None):
+    def forecast(self, X: np.ndarray, omega: np.ndarray, T: float, arrays: Members | None = None):
         """Advance the states ``X`` (m, n_state; in place) over one beat of length ``T`` [s].
 
         Returns (Z, summary): arterial pressure [Pa] at the observation phases (m, n_obs)
-        and the beat summaries (m, N_SUMMARY). A member whose solve fails is rerun from its
-        start state with a 4x finer step (counted in ``retries``); if that fails too,
-        :class:`SolverError` names it, and its row holds the last good step of the rerun.
+        and the beat summaries (m, N_SUMMARY; columns :attr:`summary_index`). A member whose
+        solve fails is rerun from its start state with a 4x finer step (counted in
+        ``retries``); if that fails too, :class:`SolverError` names it, and its row holds
+        the last good step of the rerun.
         """
         if not X.flags.c_contiguous:
             raise ValueError("X must be C-contiguous (it is advanced in place)")
         m = X.shape[0]
-        SP, CP, PRE, LINE = self.member_arrays(omega) if arrays is None else arrays
+        mem = self.members(omega) if arrays is None else arrays
         n = self.model.steps_per_beat(T)
         X0 = X.copy()
-        Z, S, status = self._run(X, SP, CP, PRE, LINE, T, n)
-        bad = np.flatnonzero(status != K.OK)
+        Z, S, ok = self._run(X, mem.model, mem.line, T, n)
+        bad = np.flatnonzero(~ok)
         if bad.size:
             # retry the failed members from their start state with a 4x finer step
+            names = [self.parameters.names[i] for i in self._model_idx]
+            rows = self.model.member_parameters(names, mem.theta[bad][:, self._model_idx])
             Xb = np.ascontiguousarray(X0[bad])
-            Zb, Sb, sb = self._run(Xb, SP[bad], CP[bad], PRE[bad], LINE[bad], T, 4 * n)
-            X[bad], Z[bad], S[bad], status[bad] = Xb, Zb, Sb, sb
+            Zb, Sb, okb = self._run(Xb, rows, mem.line[bad], T, 4 * n)
+            X[bad], Z[bad], S[bad], ok[bad] = Xb, Zb, Sb, okb
             self.retries += bad.size
-            bad = np.flatnonzero(status != K.OK)
+            bad = np.flatnonzero(~ok)
         if bad.size:
-            theta = self.parameters.theta(np.atleast_2d(omega)[bad[0]])
-            vals = ", ".join(f"{n}={v:.4g}" for n, v in zip(self.parameters.names, theta))
+            vals = ", ".join(f"{n}={v:.4g}" for n, v in zip(self.parameters.names, mem.theta[bad[0]]))
             raise SolverError(f"model beat of {T:.3f} s failed for {bad.size} of {m} members "
                               f"(first: {vals} SI), also with a 4x finer step; "
-                              f"t = {X[bad[0], K.X_T]:.3f} s", time_s=float(X[bad[0], K.X_T]))
+                              f"t = {X[bad[0], 0]:.3f} s", time_s=float(X[bad[0], 0]))
         return Z, S
 
-    def _run(self, X, SP, CP, PRE, LINE, T, n):
+    def _run(self, X, rows, LINE, T, n):
         m = X.shape[0]
+        nm = self.n_model
+        Xm = np.ascontiguousarray(X[:, :nm])
+        batch = self.model.advance_members(Xm, rows, float(T), n)
+        L = np.ascontiguousarray(X[:, nm:])
         Z = np.empty((m, self.n_obs))
+        P_stats = np.empty((m, 3))
+        AK.observe(batch.p_entry, batch.ok, float(T), LINE, L, self.phases, Z, P_stats)
+        X[:, :nm] = Xm
+        X[:, nm:] = L
         S = np.empty((m, AK.N_SUMMARY))
-        status = np.zeros(m, dtype=np.int64)
-        pre_t, ut, uv, n0x, n0y, m0x, m0y = self._fixed
-        AK.forecast_members(X, SP, CP, PRE, LINE, float(T), n, pre_t, ut, uv, n0x, n0y, m0x, m0y,
-                            self.model.newton_tol, self.model.max_newton, self.phases, Z, S, status)
-        return Z, S, status
+        col = {name: i for i, name in enumerate(self.model.summary_names)}
+        for name, j in self.summary_index.items():
+            if name in ("P_max", "P_min", "P_mean"):
+                S[:, j] = P_stats[:, ("P_max", "P_min", "P_mean").index(name)]
+            else:
+                S[:, j] = batch.summary[:, col[name]]
+        return Z, S, batch.ok.copy()
 
     def initial_state(self) -> np.ndarray:
-        x = np.zeros(AK.N_STATE_EXT)
-        x[:K.N_STATE] = self.model.initial_state()
-        x[AK.X_LINE_P] = x[AK.X_LINE_IN] = x[K.X_P1]
-        return x
+        x0 = self.model.initial_state()
+        p_art = x0[self.model.state_names.index(self.model.corrected_states[0])]
+        return np.concatenate([x0, [p_art, 0.0, p_art]])
 
     def periodic(self, omega: np.ndarray, T: float, beats: int = 30, x0: np.ndarray | None = None,
                  tol: float = 1e-3 * MMHG):
@@ -179,7 +184,7 @@ class BeatOperator:
         m = omega.shape[0]
         x0 = self.initial_state() if x0 is None else np.asarray(x0, dtype=float)
         X = np.repeat(x0[None, :], m, axis=0) if x0.ndim == 1 else x0.copy()
-        arrays = self.member_arrays(omega)
+        arrays = self.members(omega)
         Zprev = None
         for _ in range(beats):
             Z, S = self.forecast(X, omega, T, arrays=arrays)

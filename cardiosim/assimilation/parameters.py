@@ -17,21 +17,22 @@ import numpy as np
 from ..errors import ParameterError
 from ..units import convert, parse_quantity
 
-#: parameters the beat operator can estimate: where they live and how they are shown
+#: parameters the beat operator can estimate: of the model (which must have them, see
+#: ``Ventricle.parameter_value``) or of the measuring-site line, and how they are shown
 ESTIMABLE = {
-    "sigma0": ("sphere", "kPa", "pressure", "contractility sigma0"),
-    "sigma_max": ("sphere", "kPa", "pressure", "maximal active stress (simplified law)"),
-    "k0": ("sphere", "kPa", "pressure", "maximal active stiffness k0"),
-    "C0": ("sphere", "kPa", "pressure", "passive stiffness C0"),
-    "Rd": ("afterload", "mmHg*s/mL", "resistance", "distal (systemic) resistance Rd"),
-    "Rp": ("afterload", "mmHg*s/mL", "resistance", "proximal resistance Rp"),
-    "Cp": ("afterload", "mL/mmHg", "compliance", "proximal compliance Cp"),
-    "Cd": ("afterload", "mL/mmHg", "compliance", "distal compliance Cd"),
-    "R": ("afterload", "mmHg*s/mL", "resistance", "peripheral resistance R"),
-    "C": ("afterload", "mL/mmHg", "compliance", "arterial compliance C"),
-    "Zc": ("afterload", "mmHg*s/mL", "resistance", "characteristic impedance Zc"),
-    "P_venous": ("afterload", "mmHg", "pressure", "venous outflow pressure"),
-    "P_at": ("preload", "mmHg", "pressure", "filling (atrial) pressure P_at"),
+    "sigma0": ("model", "kPa", "pressure", "contractility sigma0"),
+    "sigma_max": ("model", "kPa", "pressure", "maximal active stress (simplified law)"),
+    "k0": ("model", "kPa", "pressure", "maximal active stiffness k0"),
+    "C0": ("model", "kPa", "pressure", "passive stiffness C0"),
+    "Rd": ("model", "mmHg*s/mL", "resistance", "distal (systemic) resistance Rd"),
+    "Rp": ("model", "mmHg*s/mL", "resistance", "proximal resistance Rp"),
+    "Cp": ("model", "mL/mmHg", "compliance", "proximal compliance Cp"),
+    "Cd": ("model", "mL/mmHg", "compliance", "distal compliance Cd"),
+    "R": ("model", "mmHg*s/mL", "resistance", "peripheral resistance R"),
+    "C": ("model", "mL/mmHg", "compliance", "arterial compliance C"),
+    "Zc": ("model", "mmHg*s/mL", "resistance", "characteristic impedance Zc"),
+    "P_venous": ("model", "mmHg", "pressure", "venous outflow pressure"),
+    "P_at": ("model", "mmHg", "pressure", "filling (atrial) pressure P_at"),
     "line_hz": ("line", "Hz", "frequency", "natural frequency of the measuring-site line"),
     "line_zeta": ("line", "1", "dimensionless", "damping ratio of the measuring-site line"),
 }
@@ -190,19 +191,10 @@ def _si(value, dim: str, what: str) -> float:
 
 
 def model_value(model, name: str) -> float:
-    """Current SI value of an estimable parameter in a SphereModel."""
-    where = ESTIMABLE[name][0]
-    if where == "line":
+    """Current SI value of an estimable parameter: the model's, or the line's default."""
+    if ESTIMABLE[name][0] == "line":
         return {"line_hz": 6.0, "line_zeta": 0.3}[name]
-    if where == "sphere":
-        return float(getattr(model.params, name))
-    if where == "preload":
-        return float(model.circulation.preload.pressure)
-    aft = model.circulation.afterload
-    if not hasattr(aft, name):
-        raise ParameterError(f"the afterload {type(aft).__name__} has no parameter {name!r}; "
-                             f"it has {', '.join(f.name for f in dataclasses.fields(aft))}")
-    return float(getattr(aft, name))
+    return model.parameter_value(name)
 
 
 def apply(model, names: Sequence[str], theta: Sequence[float]):

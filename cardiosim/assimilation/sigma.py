@@ -6,7 +6,7 @@ import numpy as np
 
 
 def simplex_points(p: int) -> np.ndarray:
-    """Simplex sigma points of Moireau & Chapelle 2011 (science.md 3.1), shape (p, p + 1).
+    """Simplex sigma points of Moireau & Chapelle 2011 (ESAIM COCV 17:380-405), shape (p, p + 1).
 
     Equal weights 1/(p + 1); the points have zero mean and (1/(p+1)) sum I I^T = I_p.
     """

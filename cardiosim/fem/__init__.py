@@ -1,6 +1,25 @@
-"""Finite-element core: reference elements, quadrature, Numba kernels, assembly, solvers."""
+"""Finite-element core: reference elements, quadrature, Numba kernels, assembly, solvers.
+
+A script needs only this module (and :mod:`cardiosim.geometry` for the mesh)::
+
+    from cardiosim.fem import (ActiveTension, Clamp, FunctionSpace, Pressure, Problem,
+                               delayed_ramp, solve)
+
+    space = FunctionSpace(mesh, taylor_hood=True)          # computed once, shareable
+    prob = Problem(space, material, loads=[Clamp("BASE"), Pressure("ENDO", 10e3),
+                                           ActiveTension(60e3, delayed_ramp(0.5))])
+    u, info = solve(prob, steps=10)
+"""
 
 from .assembly import Pattern
 from .elements import Element
+from .linear import LinearSolverError, SolverUnavailableError, factorized, solve_linear
+from .loads import ActiveTension, Clamp, Pressure, Springs, constant, delayed_ramp, ramp
+from .measures import cavity_volume, probe, surface_flux_volume
+from .solver import LinearSolver, NonlinearSolverError, Problem, solve
+from .space import FunctionSpace
 
-__all__ = ["Element", "Pattern"]
+__all__ = ["ActiveTension", "Clamp", "Element", "FunctionSpace", "LinearSolver", "LinearSolverError",
+           "NonlinearSolverError", "Pattern", "Pressure", "Problem", "SolverUnavailableError", "Springs",
+           "cavity_volume", "constant", "delayed_ramp", "factorized", "probe", "ramp", "solve", "solve_linear",
+           "surface_flux_volume"]

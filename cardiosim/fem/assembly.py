@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
+from ..errors import ParameterError
 from . import kernels as FK
 
 
@@ -40,7 +41,9 @@ class Pattern:
         pattern's data array, so that their matrices add in place."""
         pos = FK.locate(self.indptr, self.indices, np.ascontiguousarray(dofs, dtype=np.int64))
         if pos.size and pos.min() < 0:
-            raise ValueError("element dofs couple entries outside the pattern")
+            e = int(np.flatnonzero((pos < 0).reshape(len(pos), -1).any(axis=1))[0])
+            raise ParameterError(f"element dofs couple entries outside the pattern: dofs[{e}] = "
+                                 f"{np.asarray(dofs)[e].tolist()}")
         return pos
 
     def matrix(self, Ke: np.ndarray) -> sp.csr_matrix:

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..errors import ParameterError
 from . import quadrature
 
 _TET_EDGES = ((0, 1), (1, 2), (0, 2), (0, 3), (1, 3), (2, 3))
@@ -30,7 +31,7 @@ def shape_functions(order: int, points: np.ndarray) -> tuple[np.ndarray, np.ndar
     if order == 1:
         return L, np.broadcast_to(dL, (nq, nv, dL.shape[1])).copy()
     if order != 2:
-        raise ValueError(f"order must be 1 or 2, got {order}")
+        raise ParameterError(f"order must be 1 or 2, got {order}")
     edges = _TET_EDGES if nv == 4 else _TRI_EDGES
     N = np.empty((nq, nv + len(edges)))
     dN = np.empty((nq, nv + len(edges), dL.shape[1]))

@@ -8,14 +8,16 @@ incompressibility).
 
 ``hyperelastic_up``: the Taylor-Hood u-p (mixed) form of the same problem, the law with
 its penalty off plus a Lagrange multiplier p for J = 1, Pi = int W_iso dV - int p (J - 1) dV
-(as the benchmark's reference code, science.md 1.0). Element unknowns are ordered
-[u (3 nn), p (np)]; the element matrix is the symmetric saddle-point block
-[[K_uu, K_up], [K_up^T, 0]].
+(as the benchmark's reference code; Land et al. 2015, Proc. R. Soc. A 471:20150641).
+Element unknowns are ordered [u (3 nn), p (np)]; the element matrix is the symmetric
+saddle-point block [[K_uu, K_up], [K_up^T, 0]].
 
 ``pressure``: the follower load -p n da on deformed boundary triangles with its consistent
 (non-symmetric) tangent. ``spring``: a Robin condition, traction -k u on boundary triangles.
 
-Fibre frames ``R`` are given per quadrature point, (ne, nq, 3, 3), rows f0, s0, n0.
+Fibre frames ``R`` are given per quadrature point, (ne, nq, 3, 3), rows f0, s0, n0; the
+active tension per element (ne,) to the element kernels, per quadrature point (ne, nq) to
+:func:`assemble`.
 """
 
 from __future__ import annotations
@@ -149,6 +151,16 @@ def hyperelastic_up(dNdX, Np, wdet, U, P, R, kind, prm, Ta, Re, Ke, want_k=True)
 
 
 @njit(cache=True, inline="always")
+def _per_point(Ta, nq):
+    """Element values (ne,) repeated at the nq quadrature points: (ne, nq)."""
+    out = np.empty((Ta.shape[0], nq))
+    for e in range(Ta.shape[0]):
+        for q in range(nq):
+            out[e, q] = Ta[e]
+    return out
+
+
+@njit(cache=True, inline="always")
 def _scratch(nn):
     """Per-point work arrays of :func:`_element`, allocated once per kernel call."""
     return (np.empty((3, 3)), np.empty((3, 3)), np.empty((3, 3)), np.empty((6, 6)), np.empty((3, 3)),
@@ -161,9 +173,10 @@ def _hyperelastic_core(dNdX, Np, wdet, U, P, R, kind, prm, Ta, Re, Ke, want_k):
     else the u-p saddle point. Returns the energy (npr = 0) or the Lagrangian, or -1 - e
     if J <= 0 in element e."""
     F, C, S, D, Pk, T, A, Y, ci, wk = _scratch(dNdX.shape[2])
+    Tq = _per_point(Ta, dNdX.shape[1])
     lagrangian = 0.0
     for e in range(dNdX.shape[0]):
-        ok, le = _element(dNdX, Np, wdet, U, P, R, kind, prm, Ta, e, Re[e], Ke[e], want_k,
+        ok, le = _element(dNdX, Np, wdet, U, P, R, kind, prm, Tq, e, Re[e], Ke[e], want_k,
                           F, C, S, D, Pk, T, A, Y, ci, wk)
         if not ok:
             return -1.0 - e
@@ -176,8 +189,8 @@ def assemble(dNdX, Np, wdet, U, P, R, kind, prm, Ta, dofs, pos, rg, data, want_k
     """The element loop of :func:`hyperelastic_up` (``Np`` with no columns: of
     :func:`hyperelastic`) scattered as it goes: rg[dofs[e, i]] += R_e[i] and
     data[pos[e, i, j]] += K_e[i, j] into a CSR data array (``Pattern``), without the
-    (ne, m, m) array of element matrices. Adds to ``rg`` and ``data``; returns as the
-    element kernels do."""
+    (ne, m, m) array of element matrices. ``Ta`` (ne, nq): active tension [Pa] per
+    quadrature point. Adds to ``rg`` and ``data``; returns as the element kernels do."""
     nn, npr = dNdX.shape[2], Np.shape[1]
     m = 3 * nn + npr
     F, C, S, D, Pk, T, A, Y, ci, wk = _scratch(nn)
@@ -202,7 +215,8 @@ def assemble(dNdX, Np, wdet, U, P, R, kind, prm, Ta, dofs, pos, rg, data, want_k
 @njit(cache=True, inline="always")
 def _element(dNdX, Np, wdet, U, P, R, kind, prm, Ta, e, re, ke, want_k, F, C, S, D, Pk, T, A, Y, ci, wk):
     """Residual ``re`` and tangent ``ke`` (lower triangle filled, then symmetrised) of
-    element e; returns (J > 0 everywhere, the element's energy or Lagrangian)."""
+    element e, active tension ``Ta[e, q]`` at point q; returns (J > 0 everywhere, the
+    element's energy or Lagrangian)."""
     nq, nn = dNdX.shape[1], dNdX.shape[2]
     npr = Np.shape[1]
     m = 3 * nn
@@ -214,7 +228,7 @@ def _element(dNdX, Np, wdet, U, P, R, kind, prm, Ta, e, re, ke, want_k, F, C, S,
         J = _deformation_gradient(U, dNdX, e, q, F)
         if J <= 0.0:
             return False, 0.0
-        W = _material_point(F, C, R[e, q], kind, prm, Ta[e], S, D, want_k, wk)
+        W = _material_point(F, C, R[e, q], kind, prm, Ta[e, q], S, D, want_k, wk)
         wq = wdet[e, q]
         if npr == 0:
             lagrangian += wq * W

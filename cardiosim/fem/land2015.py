@@ -1,8 +1,12 @@
-"""The Land et al. 2015 cardiac mechanics benchmark as ready-made problems (science.md 1).
+"""The Land et al. 2015 cardiac mechanics benchmark as ready-made problems.
+
+Land S, Gurev V, Arens S, et al., Verification of cardiac mechanics software: benchmark
+problems and solutions for testing active and passive material behaviour, Proc. R. Soc. A
+471:20150641 (2015).
 
 ``build(problem, level)`` returns the mesh, the :class:`~cardiosim.fem.solver.Problem` and a
 function giving the quantities of interest from a displacement; ``run`` solves and reports
-them with the reference values (the table of a participating code, mechbench, science.md):
+them with the reference values (the table of a participating code, mechbench):
 
 * problem 1 (beam, Guccione C = 2 kPa, b = 8/2/4, 4 Pa follower pressure on Z0, X0
   clamped): ``beam_point_z_mm``, deformed z of (10, 0.5, 1) mm; reference 4.1692 mm;
@@ -11,6 +15,9 @@ them with the reference values (the table of a participating code, mechbench, sc
   references -26.612, -28.279 mm, 10734.3 mm^3;
 * problem 3 (problem 2's geometry, C = 2 kPa, b = 8/2/4, helix fibres, 15 kPa and
   T_a = 60 kPa ramped together): references -12.347, -15.452 mm, 1795.9 mm^3.
+
+The loads are the benchmark's: each ramps linearly with the load factor (the default time
+function of :mod:`cardiosim.fem.loads`).
 """
 
 from __future__ import annotations
@@ -22,9 +29,9 @@ import time
 import numpy as np
 
 from .. import materials as MAT
-from ..ellipsoid import TruncatedEllipsoid
-from ..mesh import land_beam
+from ..geometry import TruncatedEllipsoid, land_beam
 from .linear import default_method
+from .loads import ActiveTension, Clamp, Pressure
 from .measures import cavity_volume, probe
 from .solver import Problem, solve
 
@@ -41,7 +48,7 @@ def build(problem: int, level: int, order: int = 2, formulation: str | None = No
     if problem == 1:
         mesh = land_beam(level, order=order)
         mesh = mesh.with_fibres(np.tile(np.eye(3), (mesh.n_cells, 1, 1)))  # f = x, s = y, n = z
-        prob = Problem(mesh, MAT.Guccione.land2015_problem1(), clamped=("X0",), pressure=("Z0", 4.0),
+        prob = Problem(mesh, MAT.Guccione.land2015_problem1(), loads=[Clamp("X0"), Pressure("Z0", 4.0)],
                        formulation=formulation, linear_solver=linear_solver)
 
         def quantities(u):
@@ -51,14 +58,14 @@ def build(problem: int, level: int, order: int = 2, formulation: str | None = No
     geo = TruncatedEllipsoid.land2015()
     mesh = geo.mesh(level, order=order, layers=layers, apex_grading=apex_grading)
     if problem == 2:
-        prob = Problem(mesh, MAT.Guccione.land2015_problem2(), clamped=("BASE",), pressure=("ENDO", 10.0e3),
+        prob = Problem(mesh, MAT.Guccione.land2015_problem2(), loads=[Clamp("BASE"), Pressure("ENDO", 10.0e3)],
                        formulation=formulation, linear_solver=linear_solver)
     else:
         xc = mesh.points[mesh.cells].mean(axis=1)
         mesh = mesh.with_fibres(geo.fibres(xc))  # per cell, for output and peers
-        prob = Problem(mesh, MAT.Guccione.land2015_problem3(), clamped=("BASE",), pressure=("ENDO", 15.0e3),
-                       active_tension=60.0e3, fibre_field=geo.fibres, formulation=formulation,
-                       linear_solver=linear_solver)
+        prob = Problem(mesh, MAT.Guccione.land2015_problem3(),
+                       loads=[Clamp("BASE"), Pressure("ENDO", 15.0e3), ActiveTension(60.0e3)],
+                       fibre_field=geo.fibres, formulation=formulation, linear_solver=linear_solver)
 
     def quantities(u):
         out = {}
@@ -87,7 +94,7 @@ def run(problem: int, level: int, order: int = 2, formulation: str | None = None
            "formulation": prob.formulation,
            "cells": mesh.n_cells, "dofs": prob.n_dofs,
            "linear_solver": (prob.linear_method if prob.linear_method != "auto"
-                             else getattr(getattr(prob, "_factor", None), "method", default_method())),
+                             else getattr(prob.linear.factorization, "method", default_method())),
            "newton_iterations": info["newton_iterations"], "load_steps": info["steps"],
            "cutbacks": info["cutbacks"], "setup_s": round(setup, 3), "wall_s": round(wall, 3),
            "assembly_s": round(info["assembly_s"], 3), "solve_s": round(info["solve_s"], 3),

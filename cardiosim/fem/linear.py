@@ -51,7 +51,7 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
-from ..errors import SolverError
+from ..errors import ParameterError, SolverError
 
 #: Methods tried by ``method="auto"``, first choice first. From benchmarks/linear_solvers.py
 #: on one core (Land 2015 beam and ellipsoid, P2, Taylor-Hood and penalty tangents):
@@ -227,7 +227,7 @@ class Factorization:
     def __call__(self, b: np.ndarray) -> np.ndarray:
         b = np.asarray(b, dtype=float)
         if b.shape[0] != self.A.shape[0]:
-            raise ValueError(f"b has {b.shape[0]} rows, the matrix {self.A.shape[0]}")
+            raise ParameterError(f"b has {b.shape[0]} rows, the matrix {self.A.shape[0]}")
         if b.ndim == 2:
             return np.column_stack([self(b[:, j]) for j in range(b.shape[1])])
         try:
@@ -340,7 +340,7 @@ def factorized(A, method: str = "auto", symmetric: bool = False, check_tol: floa
         pressures after), ``coords`` (n_nodes, 3) nodal coordinates (rigid-body modes),
         ``dofs`` (n_u,) index of each displacement unknown in the interleaved 3 n_nodes
         vector (default arange(n_u)), ``cells`` (n_cells, 10) P2 tetrahedra (node indices,
-        vertices first, edges in :data:`cardiosim.mesh.TET_EDGES` order): AMG starts with a
+        vertices first, edges in :data:`cardiosim.geometry.TET_EDGES` order): AMG starts with a
         P2 -> P1 level (recommended; without it smoothed aggregation runs on the P2 block),
         ``pressure_mass`` (n - n_u, n - n_u) P1 mass matrix of the pressure unknowns [m^3],
         ``shear_modulus`` [Pa]: Schur complement ~ M_p / shear_modulus (default: a local
@@ -357,12 +357,12 @@ def factorized(A, method: str = "auto", symmetric: bool = False, check_tol: floa
     """
     auto = method == "auto"
     if not auto and method not in _REQUIRES:
-        raise ValueError(f"unknown linear solver {method!r}; choose one of "
-                         f"{', '.join(('auto',) + METHODS + SADDLE_METHODS)}")
+        raise ParameterError(f"unknown linear solver {method!r}; choose one of "
+                             f"{', '.join(('auto',) + METHODS + SADDLE_METHODS)}")
     if not sp.issparse(A):
         raise TypeError(f"A must be a scipy.sparse matrix, got {type(A).__name__}")
     if A.shape[0] != A.shape[1]:
-        raise ValueError(f"A must be square, got shape {A.shape}")
+        raise ParameterError(f"A must be square, got shape {A.shape}")
     A = sp.csr_matrix(A, dtype=float)
     A.sum_duplicates()
     A.sort_indices()
@@ -398,8 +398,8 @@ def solve_linear(A, b: np.ndarray, method: str = "auto", symmetric: bool = False
     ------
     LinearSolverError : singular or unsuitable matrix, inaccurate or unconverged solve.
     SolverUnavailableError : the method's package is missing (an ``ImportError``).
-    ValueError : unknown method. TypeError : an option the method does not take, or a
-        required one missing ("block-gmres").
+    ParameterError : unknown method (a ValueError).
+    TypeError : an option the method does not take, or a required one missing ("block-gmres").
     """
     return factorized(A, method, symmetric=symmetric, **opts)(b)
 
@@ -585,8 +585,8 @@ def _pyamg(mod, A, symmetric, opts, state):
         Bfull = rigid_body_modes(coords)
         B = Bfull[np.asarray(dofs)] if dofs is not None else Bfull
         if B.shape[0] != n:
-            raise ValueError(f"pyamg: {B.shape[0]} rigid-body-mode rows for {n} unknowns; pass dofs= "
-                             f"(the index of each unknown in the 3 n_nodes vector)")
+            raise ParameterError(f"pyamg: {B.shape[0]} rigid-body-mode rows for {n} unknowns; pass dofs= "
+                                 f"(the index of each unknown in the 3 n_nodes vector)")
         if n % 3 == 0 and (dofs is None or np.all(np.asarray(dofs).reshape(-1, 3) % 3 == np.arange(3))):
             Ab = A.tobsr(blocksize=(3, 3))  # aggregate nodes: x, y, z of a node together
     # nearly symmetric (follower pressure) tangents: symmetric hierarchy, GMRES outside
@@ -655,7 +655,7 @@ def p1_mass_matrix(points: np.ndarray, tets: np.ndarray) -> sp.csr_matrix:
     X = np.asarray(points, float)
     T = np.asarray(tets, dtype=np.int64)
     if T.ndim != 2 or T.shape[1] != 4:
-        raise ValueError(f"tets must be (n_cells, 4) vertex indices, got shape {T.shape}")
+        raise ParameterError(f"tets must be (n_cells, 4) vertex indices, got shape {T.shape}")
     d = X[T[:, 1:]] - X[T[:, :1]]
     vol = np.abs(np.einsum("ij,ij->i", d[:, 0], np.cross(d[:, 1], d[:, 2]))) / 6.0
     Me = (np.ones((4, 4)) + np.eye(4)) / 20.0
@@ -674,14 +674,14 @@ def saddle_point_options(problem) -> dict:
     pressures, in their numbering). Build once per problem and pass to every solve:
     ``solve_linear(A, b, "block-gmres", **opts)``."""
     if getattr(problem, "formulation", None) != "mixed":
-        raise ValueError("saddle_point_options needs a mixed (Taylor-Hood u-p) problem, got formulation "
-                         f"{getattr(problem, 'formulation', None)!r}")
+        raise ParameterError("saddle_point_options needs a mixed (Taylor-Hood u-p) problem, got formulation "
+                             f"{getattr(problem, 'formulation', None)!r}")
     m, free = problem.mesh, np.asarray(problem.free)
     n_u = int(np.count_nonzero(free < problem.n_u))
     n_p = len(problem.vertices)
     if len(free) - n_u != n_p:
-        raise ValueError(f"{len(free) - n_u} free pressure unknowns for {n_p} vertices: block-gmres expects "
-                         f"no pressure Dirichlet conditions")
+        raise ParameterError(f"{len(free) - n_u} free pressure unknowns for {n_p} vertices: block-gmres expects "
+                             f"no pressure Dirichlet conditions")
     return {"n_u": n_u, "coords": problem.coords, "dofs": free[:n_u], "cells": m.cells,
             "pressure_mass": p1_mass_matrix(m.points[problem.vertices], problem.pdofs)}
 
@@ -691,11 +691,11 @@ def _p1_prolongation(cells: np.ndarray, dofs: np.ndarray, n_nodes: int) -> tuple
     unknowns ``dofs`` (rows) and to the vertex unknowns among them (columns): a vertex keeps
     its value, an edge node takes the mean of its two ends (a fixed end contributes 0).
     Returns (P, vdofs): vdofs = index of each column in the interleaved 3 n_nodes vector."""
-    from ..mesh import TET_EDGES  # edge node k of a P2 tetrahedron lies on TET_EDGES[k]
+    from ..geometry.mesh import TET_EDGES  # edge node k of a P2 tetrahedron lies on TET_EDGES[k]
 
     cells = np.asarray(cells, dtype=np.int64)
     if cells.ndim != 2 or cells.shape[1] != 10:
-        raise ValueError(f"cells must be the (n_cells, 10) P2 tetrahedra, got shape {cells.shape}")
+        raise ParameterError(f"cells must be the (n_cells, 10) P2 tetrahedra, got shape {cells.shape}")
     verts = np.unique(cells[:, :4])
     vmap = np.full(n_nodes, -1, dtype=np.int64)
     vmap[verts] = np.arange(len(verts))
@@ -809,19 +809,19 @@ def _block_gmres(mod, A, symmetric, opts, state):
     n = A.shape[0]
     nu = int(opts["n_u"])
     if not 0 < nu < n:
-        raise ValueError(f"block-gmres: n_u = {nu} displacement unknowns of {n}: need 0 < n_u < n")
+        raise ParameterError(f"block-gmres: n_u = {nu} displacement unknowns of {n}: need 0 < n_u < n")
     npr = n - nu
     Mp = sp.csr_matrix(opts["pressure_mass"], dtype=float)
     if Mp.shape != (npr, npr):
-        raise ValueError(f"block-gmres: pressure_mass is {Mp.shape}, the pressure block ({npr}, {npr}) "
-                         f"(n - n_u unknowns, in the order of the matrix)")
+        raise ParameterError(f"block-gmres: pressure_mass is {Mp.shape}, the pressure block ({npr}, {npr}) "
+                             f"(n - n_u unknowns, in the order of the matrix)")
     coords = np.asarray(opts["coords"], float)
     if coords.ndim != 2 or coords.shape[1] != 3:
-        raise ValueError(f"block-gmres: coords must be (n_nodes, 3) nodal coordinates, got shape {coords.shape}")
+        raise ParameterError(f"block-gmres: coords must be (n_nodes, 3) nodal coordinates, got shape {coords.shape}")
     dofs = np.arange(nu) if opts.get("dofs") is None else np.asarray(opts["dofs"], dtype=np.int64)
     if dofs.shape != (nu,) or dofs.min() < 0 or dofs.max() >= 3 * len(coords):
-        raise ValueError(f"block-gmres: dofs must give, for each of the {nu} displacement unknowns, its index "
-                         f"in the interleaved 3 n_nodes = {3 * len(coords)} vector (e.g. problem.free[:n_u])")
+        raise ParameterError(f"block-gmres: dofs must give, for each of the {nu} displacement unknowns, its index "
+                             f"in the interleaved 3 n_nodes = {3 * len(coords)} vector (e.g. problem.free[:n_u])")
     Auu, Bt = A[:nu, :nu].tocsr(), A[:nu, nu:].tocsr()
     B, C = A[nu:, :nu].tocsr(), A[nu:, nu:].tocsr()
     dA = Auu.diagonal()
@@ -835,7 +835,8 @@ def _block_gmres(mod, A, symmetric, opts, state):
     dS = np.asarray((B @ sp.diags(1.0 / dA)).multiply(Bt.T).sum(axis=1)).ravel()
     dM = Mp.diagonal()
     if np.any(~(dM > 0)):
-        raise ValueError("block-gmres: pressure_mass must be a mass matrix (positive diagonal)")
+        raise ParameterError(f"block-gmres: pressure_mass must be a mass matrix (positive diagonal), smallest "
+                             f"diagonal entry {dM.min():.3g}")
     if np.any(dS == 0):
         raise LinearSolverError(f"block-gmres: {int(np.sum(dS == 0))} pressure unknown(s) not coupled to any "
                                 f"displacement: the matrix is singular", "block-gmres")
@@ -845,7 +846,7 @@ def _block_gmres(mod, A, symmetric, opts, state):
         w = SCHUR_SCALE * np.abs(dS) / dM  # [1/Pa]
     else:
         if not float(mu) > 0:
-            raise ValueError(f"block-gmres: shear_modulus must be > 0 Pa, got {mu}")
+            raise ParameterError(f"block-gmres: shear_modulus must be > 0 Pa, got {mu}")
         w = np.full(npr, 1.0 / float(mu))
     sq = sp.diags(np.sqrt(w))
     S = sp.csr_matrix(C - sign * (sq @ Mp @ sq))

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..mesh import Mesh
+from ..errors import ParameterError
+from ..geometry.mesh import Mesh
 from .elements import Element, shape_functions
 
 
@@ -18,7 +19,7 @@ def probe(mesh: Mesh, u: np.ndarray, point) -> np.ndarray:
     inside = np.all(lam >= -1e-9, axis=1) & (lam.sum(axis=1) <= 1 + 1e-9)
     idx = np.flatnonzero(inside)
     if idx.size == 0:
-        raise ValueError(f"point {tuple(point)} is outside the mesh {mesh.name!r}")
+        raise ParameterError(f"point = {tuple(point)} m is outside the mesh {mesh.name!r}")
     e = idx[0]
     N, _ = shape_functions(mesh.order, lam[e][None, :])
     return N[0] @ np.asarray(u).reshape(-1, 3)[mesh.cells[e]]

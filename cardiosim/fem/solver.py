@@ -1,39 +1,44 @@
-"""Quasi-static hyperelastic problems: assembly of residual and tangent, Newton, load steps.
+"""Quasi-static hyperelastic problems: the problem, Newton's method and load stepping.
 
-A :class:`Problem` gathers a mesh, a material (a dataclass of :mod:`cardiosim.materials`
-with ``kind`` and ``pack()``), clamped markers, follower pressures and springs on markers
-and an optional active tension; loads are scaled by the load factor. Two formulations:
+A :class:`Problem` composes a :class:`~cardiosim.fem.space.FunctionSpace` (mesh, element,
+quadrature, unknowns and CSR pattern, computed once and shareable between problems), a
+material (a dataclass of :mod:`cardiosim.materials` with ``kind`` and ``pack()``), loads of
+:mod:`cardiosim.fem.loads` (clamps, follower pressures, springs, active tension, each
+following its own time function of the load parameter) and a :class:`LinearSolver` (the
+method of the Newton updates and its factorisation, kept between them). Two formulations:
 
 * ``"penalty"``: displacement only; the law's volumetric penalty (kappa) keeps the volume.
   P1 or P2. Locks (too stiff) on coarse meshes when kappa >> the shear modulus.
 * ``"mixed"``: Taylor-Hood P2 displacement / P1 pressure, incompressible (J = 1 by a
   Lagrange multiplier; the law's kappa is not used). Free of locking; the formulation of
-  the benchmark's reference code. Default for P2 meshes when the material's kappa was left
-  automatic (None), i.e. when no compressibility was stated.
+  the reference code of the Land et al. (2015) benchmark. Default for P2 meshes when the
+  material's kappa was left automatic (None), i.e. when no compressibility was stated.
 
-:func:`solve` ramps the load, runs Newton (line search: energy slope for the penalty form,
-backtracking on inverted elements for the saddle-point mixed form) and cuts the step on
-failure; if it cannot go on it raises :class:`NonlinearSolverError` with the load reached,
-the iteration, the residual history and the last converged displacement.
+:func:`solve` moves the load parameter from 0 to 1, runs Newton (line search: energy slope
+for the penalty form, backtracking on inverted elements for the saddle-point mixed form)
+and cuts the step on failure; if it cannot go on it raises :class:`NonlinearSolverError`
+with the load reached, the iteration, the residual history and the last converged
+displacement.
 """
 
 from __future__ import annotations
 
 import math
 import time
-from dataclasses import dataclass, field
-from typing import Callable
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
-from ..errors import SolverError
-from ..mesh import Mesh
+from ..errors import ParameterError, SolverError
+from ..geometry.mesh import Mesh
 from . import hyperelastic as HK
 from . import kernels as FK
-from .assembly import Pattern
-from .elements import Element, shape_functions
-from .linear import AUTO_KRYLOV_N, factorized, saddle_point_options
+from .linear import AUTO_KRYLOV_N, Factorization, factorized, saddle_point_options
+from .loads import ActiveTension, Clamp, Load, Pressure, Springs
 from .measures import probe  # noqa: F401  (re-exported: solver.probe)
+from .space import FunctionSpace
+
+FORMULATIONS = ("penalty", "mixed")
 
 
 class NonlinearSolverError(SolverError):
@@ -47,226 +52,291 @@ class NonlinearSolverError(SolverError):
         self.u = u
 
 
-def _pairs(x, what):
-    """Accept (marker, value) or a tuple of such pairs."""
+def _pairs(x) -> tuple:
+    """(marker, value) or a tuple of such pairs, as a tuple of pairs."""
     if not x:
         return ()
-    if isinstance(x[0], str):
-        x = (x,)
-    out = []
-    for m, v in x:
-        v = float(v)
-        if not math.isfinite(v):
-            raise ValueError(f"{what} on {m!r} must be finite, got {v}")
-        out.append((str(m), v))
-    return tuple(out)
+    return (tuple(x),) if isinstance(x[0], str) else tuple(tuple(p) for p in x)
 
 
-@dataclass
-class Problem:
-    """Quasi-static hyperelastic problem on ``mesh`` (P1 or P2 tetrahedra).
+class LinearSolver:
+    """The linear solves of Newton's method for one problem.
 
     Parameters
     ----------
-    mesh : Mesh
+    method : str
+        A method of :func:`cardiosim.fem.linear.solve_linear`, or ``"block-gmres"``
+        (AMG-preconditioned Krylov for the Taylor-Hood saddle point, for large meshes; its
+        options come from :func:`cardiosim.fem.linear.saddle_point_options`), or
+        ``"auto"``: a direct solver, or block-gmres for Taylor-Hood problems from
+        :data:`AUTO_KRYLOV_N` unknowns when pyamg is installed (the measured crossover).
+    formulation : str
+        ``"penalty"`` or ``"mixed"`` (only a saddle point may get block-gmres).
+    n_dofs : int
+        Size of the problem.
+
+    Attributes
+    ----------
+    method : str
+        The method in use (``"auto"`` when left to :func:`~cardiosim.fem.linear.factorized`).
+    factorization : Factorization or None
+        That of the last matrix; the next matrix of the same pattern reuses its symbolic
+        analysis (PARDISO, UMFPACK: ~40 % of a factorisation).
+    """
+
+    def __init__(self, method: str = "auto", formulation: str = "penalty", n_dofs: int = 0):
+        self.requested = method
+        self.method = method
+        if method == "auto" and formulation == "mixed" and n_dofs >= AUTO_KRYLOV_N:
+            try:
+                import pyamg  # noqa: F401
+                self.method = "block-gmres"
+            except ImportError:
+                pass
+        self.factorization: Factorization | None = None
+        self._options: dict | None = None
+
+    def solve(self, problem: Problem, A, b: np.ndarray) -> np.ndarray:
+        """x with A x = b, A a tangent of ``problem`` restricted to its free unknowns."""
+        prev = self.factorization
+        opts = {}
+        if self.method == "block-gmres":
+            if self._options is None:
+                self._options = saddle_point_options(problem)
+            opts = self._options
+        try:
+            f = factorized(A, self.method, reuse=prev, **opts)
+        except Exception:
+            if prev is None:
+                raise
+            f = factorized(A, self.method, **opts)
+        self.factorization = f
+        return f(b)
+
+
+class Problem:
+    """Quasi-static hyperelastic problem on a mesh (P1 or P2 tetrahedra) or a function space.
+
+    Parameters
+    ----------
+    mesh : Mesh or FunctionSpace
+        A space is used as it is (its formulation: mixed if Taylor-Hood), and can be shared
+        by several problems; a mesh gets a new space.
     material : object with ``kind`` and ``pack()`` (see :mod:`cardiosim.materials`)
-    clamped : markers whose nodes are fixed (u = 0)
-    pressure : (marker, p [Pa]) or a tuple of them: follower pressure at full load
-    active_tension : Ta [Pa] at full load, along the fibres (needs fibres)
+    clamped : markers whose nodes are fixed (u = 0): :class:`~cardiosim.fem.loads.Clamp`
+    pressure : (marker, p [Pa]) or a tuple of them: follower pressure at full load,
+        ramped with the load factor (:class:`~cardiosim.fem.loads.Pressure`)
+    active_tension : Ta [Pa] at full load along the fibres (number, per cell or per
+        quadrature point), ramped with the load factor (needs fibres;
+        :class:`~cardiosim.fem.loads.ActiveTension`)
     springs : (marker, k [Pa/m]) or a tuple of them: Robin traction -k u
+        (:class:`~cardiosim.fem.loads.Springs`)
+    loads : further loads of :mod:`cardiosim.fem.loads`, each with its time function;
+        assembled after those given by the keywords above, in the order given
     formulation : "penalty", "mixed" or None (mixed for P2 with automatic kappa)
     fibre_field : optional callable, points (n, 3) [m] -> frames (n, 3, 3) (rows f0, s0,
         n0), evaluated at the quadrature points; otherwise the mesh's fibres (per cell,
         or per node interpolated to the quadrature points and re-orthonormalised)
-    linear_solver : a method of :func:`cardiosim.fem.linear.solve_linear`; "block-gmres"
-        (AMG-preconditioned Krylov for the Taylor-Hood saddle point, for large meshes) gets
-        its options from :func:`cardiosim.fem.linear.saddle_point_options`. "auto": a
-        direct solver, or block-gmres for Taylor-Hood problems from
-        :data:`cardiosim.fem.linear.AUTO_KRYLOV_N` unknowns when pyamg is installed (the
-        measured crossover); the choice is in ``linear_method``.
+    quadrature_degree : degree of the cell rule (default 2 x the order)
+    linear_solver : method of the Newton updates (see :class:`LinearSolver`); the choice
+        made for ``"auto"`` is in ``linear_method``
+
+    Attributes
+    ----------
+    space : FunctionSpace
+    loads : tuple of all loads (keywords first), in assembly order
+    linear : LinearSolver, with the factorisation of the last Newton matrix
+    R : (n_cells, nq, 3, 3) fibre frames at the quadrature points
+    fixed, free : clamped and free unknowns
     """
 
-    mesh: Mesh
-    material: object
-    clamped: tuple = ()
-    pressure: tuple | None = None
-    active_tension: float = 0.0
-    springs: tuple = ()
-    formulation: str | None = None
-    fibre_field: Callable | None = None
-    quadrature_degree: int | None = None
-    linear_solver: str = "auto"
-    timings: dict = field(default_factory=lambda: {"assembly_s": 0.0, "solve_s": 0.0})
+    def __init__(self, mesh: Mesh | FunctionSpace, material, clamped: Sequence[str] = (),
+                 pressure: tuple | None = None, active_tension=0.0, springs: tuple = (),
+                 formulation: str | None = None, fibre_field: Callable | None = None,
+                 quadrature_degree: int | None = None, linear_solver: str = "auto",
+                 loads: Sequence[Load] = (), timings: dict | None = None):
+        space = mesh if isinstance(mesh, FunctionSpace) else None
+        m = space.mesh if space is not None else mesh
+        self.mesh, self.material, self.fibre_field = m, material, fibre_field
+        self.linear_solver = linear_solver
+        self.timings = {"assembly_s": 0.0, "solve_s": 0.0} if timings is None else timings
+        given = [Clamp(k) for k in clamped] + [Pressure(k, p) for k, p in _pairs(pressure)]
+        if np.any(active_tension):
+            given.append(ActiveTension(active_tension))
+        given += [Springs(k, v) for k, v in _pairs(springs)] + list(loads)
+        for ld in given:
+            if not isinstance(ld, (Clamp, Pressure, Springs, ActiveTension)):
+                raise ParameterError(f"loads: {ld!r} is not a Clamp, Pressure, Springs or ActiveTension")
+        self.loads = tuple(given)
+        clamps = [ld for ld in given if isinstance(ld, Clamp)]
+        surface = [ld for ld in given if isinstance(ld, (Pressure, Springs))]
+        active = [ld for ld in given if isinstance(ld, ActiveTension)]
+        m.require(*dict.fromkeys([c.marker for c in clamps] + [s.marker for s in surface]))
+        self.clamped = tuple(dict.fromkeys(c.marker for c in clamps))
 
-    def __post_init__(self):
-        m = self.mesh
-        self.pressures = _pairs(self.pressure, "pressure")
-        self.spring_list = _pairs(self.springs, "spring stiffness")
-        for mk, k in self.spring_list:
-            if k < 0:
-                raise ValueError(f"spring stiffness on {mk!r} must be >= 0 Pa/m, got {k}")
-        m.require(*self.clamped, *[p[0] for p in self.pressures], *[s[0] for s in self.spring_list])
-        if self.formulation is None:
-            auto_kappa = getattr(self.material, "kappa", 0.0) is None
-            self.formulation = "mixed" if (m.order == 2 and auto_kappa) else "penalty"
-        if self.formulation not in ("penalty", "mixed"):
-            raise ValueError(f"formulation must be 'penalty' or 'mixed', got {self.formulation!r}")
-        if self.formulation == "mixed" and m.order != 2:
-            raise ValueError("the mixed (Taylor-Hood) formulation needs a P2 mesh (mesh.to_quadratic())")
-        self.el = Element.tetra(m.order, self.quadrature_degree)
-        self.fel = Element.triangle(m.order)
-        X = np.ascontiguousarray(m.points[m.cells])
-        ne, nq, nn = m.n_cells, len(self.el.weights), self.el.n_nodes
-        self.dNdX = np.empty((ne, nq, nn, 3))
-        self.wdet = np.empty((ne, nq))
-        bad = FK.geometry(X, self.el.dN, self.el.weights, self.dNdX, self.wdet)
-        if bad >= 0:
-            raise ValueError(f"{m.name}: element {bad} has a non-positive Jacobian (inverted)")
-        if self.active_tension and m.fibres is None and self.fibre_field is None:
-            raise ValueError("active tension needs a fibre field (mesh fibres or fibre_field)")
-        self.R = self._frames(X)
-        self.prm = np.asarray(self.material.pack(), dtype=float)
-        if self.formulation == "mixed":
+        if formulation is None:
+            if space is not None:
+                formulation = "mixed" if space.taylor_hood else "penalty"
+            else:
+                auto_kappa = getattr(material, "kappa", 0.0) is None
+                formulation = "mixed" if (m.order == 2 and auto_kappa) else "penalty"
+        if formulation not in FORMULATIONS:
+            raise ParameterError(f"formulation must be 'penalty' or 'mixed', got {formulation!r}")
+        if space is None:
+            space = FunctionSpace(m, taylor_hood=formulation == "mixed", quadrature_degree=quadrature_degree)
+        elif space.taylor_hood != (formulation == "mixed"):
+            raise ParameterError(f"formulation {formulation!r} does not match the space ({space.element_name})")
+        elif quadrature_degree is not None and quadrature_degree != space.quadrature_degree:
+            raise ParameterError(f"quadrature_degree = {quadrature_degree} differs from the space's "
+                                 f"({space.quadrature_degree}); build a FunctionSpace with it")
+        self.space, self.formulation = space, formulation
+        self.quadrature_degree = space.quadrature_degree
+
+        if any(not a.is_zero for a in active) and m.fibres is None and fibre_field is None:
+            raise ParameterError("active tension needs a fibre field (mesh fibres or fibre_field), got "
+                                 "neither")
+        self.R = space.frames(fibre_field)
+        self.prm = np.asarray(material.pack(), dtype=float)
+        if formulation == "mixed":
             self.prm[-1] = 0.0  # J = 1 is held by the multiplier, not the penalty
-        self.kind = int(self.material.kind)
-        self.n_u = 3 * m.n_points
-        dofs = (m.cells[:, :, None] * 3 + np.arange(3)).reshape(ne, 3 * nn)
-        if self.formulation == "mixed":
-            self.vertices = np.unique(m.cells[:, :4])
-            vmap = np.full(m.n_points, -1, dtype=np.int64)
-            vmap[self.vertices] = np.arange(len(self.vertices))
-            self.pdofs = vmap[m.cells[:, :4]]
-            self.Np = np.ascontiguousarray(shape_functions(1, self.el.points)[0])
-            dofs = np.hstack([dofs, self.n_u + self.pdofs])
-            n = self.n_u + len(self.vertices)
-        else:
-            n = self.n_u
-        self.pattern = Pattern.from_dofs(dofs, n)
-        fixed = np.unique(np.concatenate([m.facets[k].ravel() for k in self.clamped])) if self.clamped \
-            else np.zeros(0, np.int64)
-        self.fixed = (fixed[:, None] * 3 + np.arange(3)).ravel()
-        self.free = np.setdiff1d(np.arange(n), self.fixed)
-        self._bc = []  # (kind, value, facets, Xf, (facet dofs, scatter map into the pattern))
-        for mk, p in self.pressures:
-            self._bc.append(("pressure", p) + self._facet_data(mk))
-        for mk, k in self.spring_list:
-            self._bc.append(("spring", k) + self._facet_data(mk))
-        if self.formulation != "mixed":
-            self.Np = np.zeros((nq, 0))
-            self.pdofs = np.zeros((ne, 0), dtype=np.int64)
-        self.coords = m.points
-        self.linear_method = self.linear_solver
-        if self.linear_solver == "auto" and self.formulation == "mixed" and n >= AUTO_KRYLOV_N:
-            try:
-                import pyamg  # noqa: F401
-                self.linear_method = "block-gmres"
-            except ImportError:
-                pass
+        self.kind = int(material.kind)
+        self.fixed = space.marker_dofs(self.clamped)
+        self.free = np.setdiff1d(np.arange(space.n_dofs), self.fixed)
+        self._surface = [(ld, space.facet_data(ld.marker)) for ld in surface]
+        ne, nq = m.n_cells, space.n_quadrature_points
+        self._active = [(ld, ld.per_point(ne, nq)) for ld in active]
+        self._no_tension = np.zeros((ne, nq))
+        self.linear = LinearSolver(linear_solver, formulation, space.n_dofs)
 
-    def _facet_data(self, marker):
-        fac = self.mesh.facets[marker]
-        fdofs = (fac[:, :, None] * 3 + np.arange(3)).reshape(len(fac), -1)
-        return fac, np.ascontiguousarray(self.mesh.points[fac]), (fdofs, self.pattern.locate(fdofs))
-
-    def _frames(self, X):
-        m, el = self.mesh, self.el
-        ne, nq = m.n_cells, len(el.weights)
-        if self.fibre_field is not None:
-            xq = np.einsum("qa,eai->eqi", el.N, X).reshape(-1, 3)
-            R = np.asarray(self.fibre_field(xq), dtype=float).reshape(ne, nq, 3, 3)
-        elif m.fibres is None:
-            R = np.broadcast_to(np.eye(3), (ne, nq, 3, 3))
-        elif m.fibres_at == "cell":
-            R = np.broadcast_to(m.fibres[:, None], (ne, nq, 3, 3))
-        else:
-            R = _orthonormal(np.einsum("qa,eaij->eqij", el.N, m.fibres[m.cells]))
-        R = np.ascontiguousarray(R, dtype=float)
-        if not np.all(np.isfinite(R)):
-            raise ValueError(f"{m.name}: the fibre field has non-finite values")
-        return R
-
+    # -- the space's layout --------------------------------------------------------------
     @property
     def n_dofs(self) -> int:
-        return self.pattern.n
+        return self.space.n_dofs
+
+    @property
+    def n_u(self) -> int:
+        return self.space.n_u
+
+    @property
+    def vertices(self) -> np.ndarray:
+        return self.space.vertices
+
+    @property
+    def pdofs(self) -> np.ndarray:
+        return self.space.pdofs
+
+    @property
+    def Np(self) -> np.ndarray:
+        return self.space.Np
+
+    @property
+    def dNdX(self) -> np.ndarray:
+        return self.space.dNdX
+
+    @property
+    def wdet(self) -> np.ndarray:
+        return self.space.wdet
+
+    @property
+    def pattern(self):
+        return self.space.pattern
+
+    @property
+    def coords(self) -> np.ndarray:
+        return self.mesh.points
+
+    @property
+    def linear_method(self) -> str:
+        return self.linear.method
 
     def split(self, x: np.ndarray):
         """(u (n_points, 3), p at the vertices or None) from the unknown vector."""
-        u = x[: self.n_u].reshape(-1, 3)
-        return u, (x[self.n_u:] if self.formulation == "mixed" else None)
+        return self.space.split(x)
 
-    def residual_tangent(self, x: np.ndarray, load: float, want_k: bool = True):
-        """Global residual R(x) and tangent dR/dx (CSR, or None) at load factor ``load``."""
+    # -- assembly ------------------------------------------------------------------------
+    def active_tension_at(self, load: float) -> np.ndarray:
+        """Active tension (n_cells, nq) [Pa] at load parameter ``load``: the sum of the
+        ActiveTension loads, each scaled by its time function."""
+        Ta = None
+        for ld, full in self._active:
+            v = ld.scale(load) * full
+            Ta = v if Ta is None else Ta + v
+        return self._no_tension if Ta is None else Ta
+
+    def assemble(self, x: np.ndarray, load: float, want_k: bool = True):
+        """Global residual R(x), tangent dR/dx (CSR, or None) at load parameter ``load``,
+        and the first element found inverted (J <= 0), or -1.
+
+        Returns
+        -------
+        (R, K, inverted) : an inverted element leaves R and K incomplete (not to be used).
+        """
         t0 = time.perf_counter()
-        m = self.mesh
-        u = x[: self.n_u].reshape(-1, 3)
+        sp, m = self.space, self.mesh
+        u = x[: sp.n_u].reshape(-1, 3)
         U = np.ascontiguousarray(u[m.cells])
-        Ta = np.full(m.n_cells, load * self.active_tension)
-        P = np.ascontiguousarray(x[self.n_u:][self.pdofs])  # (ne, 0) for the penalty form
-        pat = self.pattern
+        Ta = self.active_tension_at(load)
+        P = np.ascontiguousarray(x[sp.n_u:][sp.pdofs])  # (ne, 0) for the penalty form
+        pat = sp.pattern
         Rg = np.zeros(pat.n)
         data = np.zeros(pat.nnz) if want_k else np.zeros(0)
         # element loop and scatter in one compiled pass (no (ne, m, m) array of element
         # matrices: 9 GB at 560,000 Taylor-Hood unknowns)
-        e = HK.assemble(self.dNdX, self.Np, self.wdet, U, P, self.R, self.kind, self.prm, Ta,
+        e = HK.assemble(sp.dNdX, sp.Np, sp.wdet, U, P, self.R, self.kind, self.prm, Ta,
                         pat.dofs, pat.pos, Rg, data, want_k)
         if e < 0:
-            raise FloatingPointError(f"element {int(-e - 1)} inverted (J <= 0)")
-        for kind, val, fac, Xf, (fdofs, fpos) in self._bc:
+            self.timings["assembly_s"] += time.perf_counter() - t0
+            return Rg, None, int(-e - 1)
+        fel = sp.facet_element
+        for ld, (fac, Xf, fdofs, fpos) in self._surface:
             nf, nn = fac.shape
             Uf = np.ascontiguousarray(u[fac])
             Rf = np.empty((nf, 3 * nn))
             Kf = np.empty((nf, 3 * nn, 3 * nn))
-            if kind == "pressure":
-                HK.pressure(Xf, Uf, self.fel.N, self.fel.dN, self.fel.weights, load * val, Rf, Kf)
+            if isinstance(ld, Pressure):
+                HK.pressure(Xf, Uf, fel.N, fel.dN, fel.weights, ld.at(load), Rf, Kf)
             else:
-                HK.spring(Xf, Uf, self.fel.N, self.fel.dN, self.fel.weights, val, Rf, Kf)
+                HK.spring(Xf, Uf, fel.N, fel.dN, fel.weights, ld.at(load), Rf, Kf)
             FK.scatter_vector(Rf, fdofs, Rg)
             if want_k:
                 FK.scatter_matrix(Kf, fpos, data)
         K = pat.csr(data) if want_k else None
         self.timings["assembly_s"] += time.perf_counter() - t0
-        return Rg, K
+        return Rg, K, -1
+
+    def residual_tangent(self, x: np.ndarray, load: float, want_k: bool = True):
+        """Global residual R(x) and tangent dR/dx (CSR, or None) at load parameter ``load``.
+
+        Raises
+        ------
+        SolverError : ``x`` inverts an element (J <= 0 at a quadrature point).
+        """
+        R, K, inverted = self.assemble(x, load, want_k)
+        if inverted >= 0:
+            raise SolverError(f"{self.mesh.name}: element {inverted} inverted (J <= 0) by the displacement "
+                              f"at load {load}")
+        return R, K
 
 
-def _orthonormal(R):
-    """Gram-Schmidt on rows f, s of frames (..., 3, 3); n = f x s."""
-    f = R[..., 0, :] / np.linalg.norm(R[..., 0, :], axis=-1, keepdims=True)
-    s = R[..., 1, :] - np.sum(R[..., 1, :] * f, axis=-1, keepdims=True) * f
-    s /= np.linalg.norm(s, axis=-1, keepdims=True)
-    return np.stack([f, s, np.cross(f, s)], axis=-2)
-
-
-def _linear_solve(problem, A, b):
-    """Solve with the problem's method, keeping the symbolic analysis of the previous
-    Newton matrix (same pattern) where the method allows (PARDISO, UMFPACK: ~40 % of a
-    factorisation)."""
-    prev = getattr(problem, "_factor", None)
-    opts = {}
-    if problem.linear_method == "block-gmres":
-        if getattr(problem, "_solver_opts", None) is None:
-            problem._solver_opts = saddle_point_options(problem)
-        opts = problem._solver_opts
-    try:
-        f = factorized(A, problem.linear_method, reuse=prev, **opts)
-    except Exception:
-        if prev is None:
-            raise
-        f = factorized(A, problem.linear_method, **opts)
-    problem._factor = f
-    return f(b)
+def _linear_solve(problem: Problem, A, b):
+    """The Newton update: ``problem``'s linear solver on A x = b."""
+    return problem.linear.solve(problem, A, b)
 
 
 def solve(problem: Problem, steps: int = 10, tol: float = 1e-9, max_iter: int = 25, min_step: float = 1e-4,
-          progress: Callable[[str], None] | None = None, x0: np.ndarray | None = None, predictor: bool = True):
-    """Ramp the load from 0 to 1 in ``steps`` equal steps (cut in half on failure; the step
-    grows again after easy steps). With ``predictor``, each step after the first starts from
-    the secant extrapolation of the last two converged states (and from the last state if
+          progress: Callable[[str], None] | None = None, x0: np.ndarray | None = None, predictor: bool = True,
+          on_step: Callable[[float, np.ndarray], None] | None = None):
+    """Move the load parameter t from 0 to 1 in ``steps`` equal steps (cut in half on
+    failure; the step grows again after easy steps); every load of the problem follows its
+    time function of t. With ``predictor``, each step after the first starts from the
+    secant extrapolation of the last two converged states (and from the last state if
     Newton fails from there).
 
     Convergence in a step: the energy norm |dx . R| below tol^2 of its first value in the
     step (at least the first step's, scaled by the step length squared), or a Newton update
-    at round-off. Returns (u (n_points, 3), info) with info =
-    {"x" (all unknowns), "p" (vertex pressures [Pa] of the mixed form, else None),
+    at round-off. ``on_step(t, x)`` is called after every converged step with the load
+    parameter and all unknowns (not to be modified). Returns (u (n_points, 3), info) with
+    info = {"x" (all unknowns), "p" (vertex pressures [Pa] of the mixed form, else None),
     "newton_iterations", "steps", "cutbacks", "history", "assembly_s", "solve_s"}.
     """
     x = np.zeros(problem.n_dofs) if x0 is None else np.array(x0, float)
@@ -296,6 +366,8 @@ def solve(problem: Problem, steps: int = 10, tol: float = 1e-9, max_iter: int = 
             prev = (load, x)
             x, load = x_new, target
             done_steps += 1
+            if on_step is not None:
+                on_step(load, x)
             if progress:
                 progress(f"load {load:.4f}: {it} Newton iterations, |R| {hist[-1]:.3e}")
             if it <= 4:
@@ -324,9 +396,8 @@ def _newton(problem: Problem, x: np.ndarray, load: float, tol: float, max_iter: 
     free = problem.free
     x = x.copy()
     hist = []
-    try:
-        R, K = problem.residual_tangent(x, load)
-    except FloatingPointError:
+    R, K, inverted = problem.assemble(x, load)
+    if inverted >= 0:
         return False, x, 0, [float("inf")], 0.0
     hist.append(float(np.linalg.norm(R[free])))
     e0 = None
@@ -364,12 +435,9 @@ def _backtrack(problem, x, dx, g0, load, max_tries: int = 8):
     for _ in range(max_tries):
         trial = x.copy()
         trial[free] += alpha * dx
-        try:
-            Rt, Kt = problem.residual_tangent(trial, load)
-            if np.all(np.isfinite(Rt)):
-                return trial, Rt, Kt, alpha
-        except FloatingPointError:
-            pass
+        Rt, Kt, inverted = problem.assemble(trial, load)
+        if inverted < 0 and np.all(np.isfinite(Rt)):
+            return trial, Rt, Kt, alpha
         alpha *= 0.5
     return None, None, None, 0.0
 
@@ -389,12 +457,12 @@ def _line_search(problem, u, du, g0, load, max_tries: int = 10):
     for _ in range(max_tries):
         trial = u.copy()
         trial[free] += alpha * du
-        try:
-            Rt, Kt = problem.residual_tangent(trial, load)
+        Rt, Kt, inverted = problem.assemble(trial, load)
+        if inverted >= 0:
+            ok, g = False, float("inf")
+        else:
             g = float(du @ Rt[free])
             ok = math.isfinite(g)
-        except FloatingPointError:
-            ok, g = False, float("inf")
         if ok and (best is None or abs(g) < best[0]):
             best = (abs(g), trial, Rt, Kt, alpha)
         if ok and (abs(g) <= 0.5 * abs(g0) or (g * g0 > 0 and alpha == 1.0)):

@@ -131,8 +131,9 @@ class NeoHooke(_Law):
 
 @dataclass(frozen=True)
 class Guccione(_Law):
-    """Guccione (1991) transversely isotropic exponential law, as in the Land et al. (2015)
-    benchmark (science.md 1.0), on the isochoric strain:
+    """Guccione et al. (1991) transversely isotropic exponential law (J. Biomech. Eng.
+    113:42-55), as in the Land et al. (2015) benchmark (Proc. R. Soc. A 471:20150641), on
+    the isochoric strain:
 
     W = (C/2)(exp(Q) - 1) + U(J),
     Q = b_f E_ff^2 + b_t (E_ss^2 + E_nn^2 + 2 E_sn^2) + b_fs (2 E_fs^2 + 2 E_fn^2),

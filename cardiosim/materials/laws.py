@@ -1,5 +1,6 @@
 """Numba kernels of the hyperelastic laws: strain energy, second Piola-Kirchhoff stress and
-material tangent, plus the active stress of science.md 1.3.
+material tangent, plus the active stress of Land et al. (2015), Proc. R. Soc. A
+471:20150641, problem 3.
 
 Plain functions over float64 arrays, no Python objects: :mod:`cardiosim.materials` packs
 the parameter dataclasses into the ``prm`` arrays below. SI units (Pa).
@@ -44,8 +45,8 @@ Laws and parameter order of ``prm``
 NEO_HOOKE (0):        [mu, kappa];            W_iso = (mu/2)(I1bar - 3)
 GUCCIONE (1):         [C, b_f, b_t, b_fs, kappa];  W_iso = (C/2)(exp(Q) - 1),
     Q = b_f E_ff^2 + b_t (E_ss^2 + E_nn^2 + 2 E_sn^2) + b_fs (2 E_fs^2 + 2 E_fn^2),
-    E = (Cbar - I)/2 in the (f, s, n) frame, E_ab = a . E b (isochoric, as Pezzuto's
-    benchmark code: science.md 1.0).
+    E = (Cbar - I)/2 in the (f, s, n) frame, E_ab = a . E b (Guccione et al. 1991, J.
+    Biomech. Eng. 113:42-55; isochoric, as Pezzuto's code in Land et al. 2015).
 HOLZAPFEL_OGDEN (2):  [a, b, a_f, b_f, a_s, b_s, a_fs, b_fs, kappa];
     W = a/(2b)(exp(b(I1bar - 3)) - 1) + sum_{i=f,s} a_i/(2b_i)(exp(b_i (I4i - 1)_+^2) - 1)
         + a_fs/(2b_fs)(exp(b_fs I8fs^2) - 1) + U(J).
@@ -67,6 +68,8 @@ import math
 
 import numpy as np
 from numba import njit
+
+from ..errors import ParameterError
 
 # ---- law codes -----------------------------------------------------------------------
 NEO_HOOKE, GUCCIONE, HOLZAPFEL_OGDEN = 0, 1, 2
@@ -302,7 +305,8 @@ def evaluate(kind, C, R, prm, S, D, want_d, wk):
     elif kind == HOLZAPFEL_OGDEN:
         w = _ho_iso(c, ci, prm, j23, sbar, D, want_d, wk)
     else:
-        raise ValueError("unknown material law code")
+        raise ParameterError("unknown material law code: kind must be NEO_HOOKE (0), GUCCIONE (1) or "
+                             "HOLZAPFEL_OGDEN (2), got " + str(kind))
     # isochoric stress S_iso = J^-2/3 Dev(Sbar)
     tr = j23 * _ddot(sbar, c)
     for a in range(6):
@@ -351,10 +355,11 @@ def stress(kind, C, R, prm, S):
 
 @njit(cache=True)
 def active_stress(Ta, R, S):
-    """Add the active stress Ta f0 (x) f0 to S (science.md 1.3: S = S_pass + T_a f0 (x) f0,
-    f0 = R[0]); its contribution to the tangent is zero. Note mechbench writes the active
-    term as an energy (T_a/2)(I4bar - 1) on the isochoric C, which is not the same thing
-    away from J = 1; cardiosim follows the stress form, as fenicsx-pulse does."""
+    """Add the active stress Ta f0 (x) f0 to S (Land et al. 2015, problem 3:
+    S = S_pass + T_a f0 (x) f0, f0 = R[0]); its contribution to the tangent is zero. Note
+    mechbench writes the active term as an energy (T_a/2)(I4bar - 1) on the isochoric C,
+    which is not the same thing away from J = 1; cardiosim follows the stress form, as
+    fenicsx-pulse does."""
     for i in range(3):
         for j in range(i, 3):
             t = Ta * (R[0, i] * R[0, j])

@@ -13,7 +13,7 @@ displacement y gives the cavity volume V = 4/3 pi (R0 + y)^3. Equations (SI unit
 * BCS active law with length dependence (n0, m0 tables) or the simplified Bestel law,
   see :func:`cardiosim.models.sphere_kernels.active_update`.
 
-Verified here rather than taken on trust (science.md marks them [UNCONFIRMED]):
+Verified here rather than taken on trust (the published forms differ between sources):
 
 * the viscous term. The svZeroDSolver source documents Sigma_v = 2 eta C'(1 - 2 C^-6),
   which is not dissipative for C < 2^(1/6) and makes the solve blow up once the sphere
@@ -32,18 +32,20 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import types
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Mapping, Sequence
 
 import numpy as np
 
-from ..circulation import Circulation
+from ..circulation import Circulation, pack_linear_system
 from ..errors import ParameterError, SolverError
 from ..params import param, validate, with_values, as_dict
 from ..units import MMHG, bpm_to_period_s
 from . import sphere_kernels as K
+from .protocol import BeatBatch
 
-#: Caruel 2014 tables as in svZeroDSolver's test case (science.md 2.4): n0(e_c) clamps to 0
+#: Caruel 2014 tables as in svZeroDSolver's Caruel test case: n0(e_c) clamps to 0
 #: at or below e_c = -0.4 (repeated abscissa), m0(e_c), and the activation input u(t) [1/s]
 #: over a 0.8 s beat, held constant outside [0.1, 0.6] s.
 N0 = ((-0.4, -0.4, 0.3, 1.0, 1.3, 2.4), (0.0, 0.008, 0.379, 1.0, 1.0, 0.0))
@@ -119,7 +121,7 @@ class SphereParameters:
 
     @classmethod
     def caruel2014(cls) -> "SphereParameters":
-        """Baseline of svZeroDSolver's ``chamber_sphere_straindependent_Caruel`` case (science.md 2.4)."""
+        """Baseline of svZeroDSolver's ``chamber_sphere_straindependent_Caruel`` case (Caruel et al. 2014)."""
         return cls()
 
     @classmethod
@@ -151,8 +153,12 @@ class SphereParameters:
         return tuple(np.asarray(a, dtype=np.float64) for t in (self.u, self.n0, self.m0) for a in t)
 
 
-#: state variables at a beat boundary and the scale used to compare them between beats
-STATE_NAMES = ("t", "y", "v", "e_c", "tau_c", "k_c", "omega", "x1", "x2", "P_v", "Q_out")
+#: the ventricle's state entries; the circulation's node pressures follow (``state_names``)
+WALL_STATE_NAMES = ("t", "y", "v", "e_c", "tau_c", "k_c", "omega", "P_v", "Q_out", "Q_in")
+#: typical size of each of them (SI), for filters' noise and the periodicity test
+WALL_STATE_SCALE = (1.0, 1e-3, 1e-2, 1e-2, 1e3, 1e3, 1e-2, 100.0, 1e-6, 1e-6)
+#: typical size of a circulation node pressure [Pa]
+NODE_SCALE = 100.0
 
 
 @dataclass
@@ -212,6 +218,85 @@ class SphereModel:
             circ = dataclasses.replace(circ, **{block: with_values(circ_blocks[block], vals)})
         return dataclasses.replace(self, params=params, circulation=circ)
 
+    # -- the state as the estimators see it (cardiosim.models.protocol.Ventricle) ---------
+    summary_names = K.BEAT_SUMMARIES
+
+    @property
+    def state_names(self) -> tuple[str, ...]:
+        """Names of the state entries: the ventricle's, then the circulation's node pressures."""
+        return WALL_STATE_NAMES + self.circulation.state_names
+
+    def state_scale(self) -> np.ndarray:
+        """Typical magnitude of each state entry (SI)."""
+        return np.array(WALL_STATE_SCALE + (NODE_SCALE,) * len(self.circulation.state_names))
+
+    @property
+    def corrected_states(self) -> tuple[str, ...]:
+        """The circulation's node pressures: what a filter corrects by default."""
+        return self.circulation.state_names
+
+    def parameter_value(self, name: str) -> float:
+        """Current SI value of a parameter of the ventricle or of a circulation block."""
+        if name in _sphere_names():
+            return float(getattr(self.params, name))
+        if name == "P_at":
+            return float(self.circulation.preload.pressure)
+        aft = self.circulation.afterload
+        if name in _fields(aft):
+            return float(getattr(aft, name))
+        raise ParameterError(f"the model has no parameter {name!r}; the afterload {type(aft).__name__} has "
+                             f"{', '.join(_fields(aft))}")
+
+    def member_parameters(self, names: Sequence[str], theta: np.ndarray) -> tuple[np.ndarray, ...]:
+        """Packed (sphere, circulation, preload) rows of the kernels, one per row of ``theta`` [SI]."""
+        theta = np.atleast_2d(np.asarray(theta, dtype=float))
+        m = theta.shape[0]
+        sp, cp, _, pre_p, *_ = self._arrays()
+        SP = np.repeat(sp[None, :], m, axis=0)
+        CP = np.repeat(cp[None, :], m, axis=0)
+        PRE = np.repeat(pre_p[None, :], m, axis=0)
+        aft = self.circulation.afterload
+        aft_fields = {f: getattr(aft, f) for f in _fields(aft)}
+        aft_names = []
+        for i, name in enumerate(names):
+            if name in PACK_INDEX:
+                SP[:, PACK_INDEX[name]] = theta[:, i]
+            elif name == "P_at":
+                if self.circulation.closes_loop:
+                    raise ParameterError("P_at cannot be set per member in a closed loop: the filling "
+                                         "follows from the blood volume (estimate Cat or the start state)")
+                # the preload (constant or waveform) scaled so that its first value is P_at
+                PRE *= (theta[:, i] / pre_p[0])[:, None]
+            elif name in aft_fields:
+                aft_names.append((i, name))
+            else:
+                raise ParameterError(f"the model has no parameter {name!r} to set per member")
+        if aft_names:
+            lin = type(aft).linear_system
+            for j in range(m):
+                # a namespace, not the dataclass: no validation per member and beat
+                ns = types.SimpleNamespace(**aft_fields)
+                for i, name in aft_names:
+                    setattr(ns, name, theta[j, i])
+                pack_linear_system(CP[j], lin(ns))
+        return SP, CP, PRE
+
+    def advance_members(self, X: np.ndarray, members: tuple[np.ndarray, ...], T: float,
+                        n_steps: int) -> BeatBatch:
+        """Advance the rows of ``X`` in place over one beat of length T [s] (protocol method)."""
+        if not X.flags.c_contiguous or X.shape[1] != len(self.state_names):
+            raise ParameterError(f"X must be C-contiguous with {len(self.state_names)} columns, got {X.shape}")
+        SP, CP, PRE = members
+        m = X.shape[0]
+        p_entry = np.empty((m, n_steps))
+        summary = np.empty((m, len(K.BEAT_SUMMARIES)))
+        status = np.zeros(m, dtype=np.int64)
+        pre_t, _ = self.circulation.preload.table()
+        ut, uv, n0x, n0y, m0x, m0y = self.params.tables()
+        K.run_members(X, SP, CP, PRE, float(T), int(n_steps), pre_t, ut, uv, n0x, n0y, m0x, m0y,
+                      self.newton_tol, self.max_newton, p_entry, summary, status)
+        return BeatBatch(p_entry, summary, status == K.OK)
+
     def initial_state(self, p_arterial: float = 80 * MMHG) -> np.ndarray:
         """Passive equilibrium at the atrial pressure, arterial nodes at ``p_arterial``."""
         from scipy.optimize import brentq
@@ -225,12 +310,12 @@ class SphereModel:
             return p.d0 / p.R0 * a * K.passive_stress(C, sp) - pat * C
 
         a = brentq(balance, 1.0, 3.0, xtol=1e-14)
-        st = np.zeros(K.N_STATE)
+        st = np.zeros(len(self.state_names))
         st[K.X_Y] = (a - 1.0) * p.R0
         e = 0.5 * (a * a - 1.0)
         st[K.X_EC] = e  # series spring at rest
         st[K.X_OM] = 1.0
-        st[K.X_P1:K.X_P2 + 1] = self.circulation.afterload.initial_state(p_arterial)
+        st[K.X_C:] = self.circulation.initial_state(p_arterial)
         st[K.X_PV] = pat
         return st
 
@@ -256,24 +341,24 @@ class SphereModel:
         T = np.asarray(beat_lengths, dtype=np.float64)
         _check_beats(T)
         n = np.array([self.steps_per_beat(t) for t in T], dtype=np.int64)
-        out = np.zeros((int(n.sum()) if record else 1, K.N_OUT))
+        out = np.zeros((int(n.sum()) if record else 1, K.O_C + len(self.circulation.state_names)))
         arrays = self._arrays() if arrays is None else arrays
         status, done = K.run_beats(state, T, n, *arrays, self.newton_tol, self.max_newton, out, record)
         if status != K.OK:
             what = "Newton did not converge" if status == K.NEWTON_FAILED else "non-finite values appeared"
-            st = {name: float(v) for name, v in zip(STATE_NAMES, state)}
+            st = {name: float(v) for name, v in zip(self.state_names, state)}
             st["V_mL"] = 4 / 3 * math.pi * (self.params.R0 + st["y"]) ** 3 * 1e6
             raise SolverError(
                 f"0D sphere step failed at t = {state[K.X_T]:.6f} s (step {done}): {what}; "
                 f"last good state: V = {st['V_mL']:.2f} mL, P_v = {st['P_v'] / MMHG:.2f} mmHg, "
-                f"P_ar = {st['x1'] / MMHG:.2f} mmHg. Try a smaller dt (now {self.dt} s).",
+                f"{self.state_names[K.X_C]} = {state[K.X_C] / MMHG:.2f} mmHg. Try a smaller dt (now {self.dt} s).",
                 time_s=float(state[K.X_T]), state=st, partial=out[:done] if record else None)
         return out, n
 
     def simulate(self, beats: int = 10, hr: float | None = 75.0, rr: Iterable[float] | None = None,
                  until_periodic: bool = False, tol: float = 1e-6, max_beats: int = 200,
                  state: np.ndarray | None = None, progress: bool = False):
-        """Simulate beats and return :class:`cardiosim.results.Results`.
+        """Simulate beats and return :class:`cardiosim.models.results.Results`.
 
         Parameters
         ----------
@@ -291,7 +376,7 @@ class SphereModel:
         progress : bool
             Show a tqdm progress bar.
         """
-        from ..results import Results
+        from .results import Results
 
         if rr is not None:
             lengths = np.asarray(list(rr), dtype=float)
@@ -342,11 +427,11 @@ class SphereModel:
     def beat_change(self, a: np.ndarray, b: np.ndarray) -> float:
         """Scaled max-norm of the state change between two beat starts."""
         p = self.params
+        nc = len(self.circulation.state_names)
         scale = np.array([np.inf, p.R0, 1.0, 1.0, max(p.sigma0, p.sigma_max), max(p.k0, 1.0), 1.0,
-                          1.0e4, 1.0e4, 1.0e4, 1.0e-4])
+                          1.0e4, 1.0e-4, 1.0e-4] + [1.0e4] * nc)
         d = np.abs(np.asarray(b) - np.asarray(a)) / scale
-        d[K.X_PV] = 0.0  # mid-step algebraic values: not part of the state
-        d[K.X_QO] = 0.0
+        d[[K.X_PV, K.X_QO, K.X_QI]] = 0.0  # mid-step algebraic values: not part of the state
         return float(np.max(d))
 
     def describe(self) -> dict:

@@ -29,6 +29,9 @@ import math
 import numpy as np
 from numba import njit
 
+from ..circulation import kernels as CK
+from ..circulation.kernels import interp_clamped, valve_flow
+
 # ---- packed sphere parameters (index into the float64 array ``sp``) -----------------
 S_R0, S_D0, S_RHO = 0, 1, 2
 S_C0, S_C1, S_C2, S_C3 = 3, 4, 5, 6
@@ -39,45 +42,24 @@ S_TREF, S_TSCALE_EXP = 21, 22
 S_THETA = 23  # velocity weight of the kinematic relation, 0.5 = mid-point
 N_SPHERE = 24
 
-# ---- packed circulation (index into ``cp``) -----------------------------------------
-V_IN_TYPE, V_IN_RMIN, V_IN_RMAX, V_IN_K = 0, 1, 2, 3
-V_OUT_TYPE, V_OUT_RMIN, V_OUT_RMAX, V_OUT_K = 4, 5, 6, 7
-A_A = 8  # 2x2 row-major: dx/dt = A x + b Q + f
-A_B = 12
-A_F = 14
-A_E = 16  # P_entry = e . x + Z Q
-A_Z = 18
-N_CIRC = 19
+# ---- state vector: the ventricle's entries, then the circulation's node pressures -----
+X_T, X_Y, X_V, X_EC, X_TAU, X_KC, X_OM, X_PV, X_QO, X_QI = range(10)
+X_C = 10  # first circulation state; the state has X_C + n entries
 
-# ---- state vector -------------------------------------------------------------------
-X_T, X_Y, X_V, X_EC, X_TAU, X_KC, X_OM, X_P1, X_P2, X_PV, X_QO = range(11)
-N_STATE = 11
-
-# ---- recorded fields per step -------------------------------------------------------
+# ---- recorded fields per step, then the circulation's node pressures -----------------
 # node values are at the end of the step, "mid" values are step averages (t - h/2)
-O_T, O_Y, O_V, O_EC, O_TAU, O_KC, O_OM, O_X1, O_X2 = range(9)
-O_PV, O_QIN, O_QOUT, O_PAT, O_PENTRY, O_ACT = 9, 10, 11, 12, 13, 14
+O_T, O_Y, O_V, O_EC, O_TAU, O_KC, O_OM = range(7)
+O_PV, O_QIN, O_QOUT, O_PAT, O_PENTRY, O_ACT = 7, 8, 9, 10, 11, 12
 # energy increments over the step [J]
-O_E_PDV, O_E_KIN, O_E_ELASTIC, O_E_VISC, O_E_DAMP, O_E_ACTIVE, O_E_NUM = 15, 16, 17, 18, 19, 20, 21
-N_OUT = 22
+O_E_PDV, O_E_KIN, O_E_ELASTIC, O_E_VISC, O_E_DAMP, O_E_ACTIVE, O_E_NUM = 13, 14, 15, 16, 17, 18, 19
+O_C = 20  # first circulation node pressure; a row has O_C + n entries
 
 # status codes
 OK, NEWTON_FAILED, NONFINITE = 0, 1, 2
 
-
-@njit(cache=True, inline="always")
-def interp_clamped(x, xp, fp):
-    """Piecewise-linear interpolation, constant outside; repeated abscissae make steps."""
-    n = xp.shape[0]
-    if n == 1 or x <= xp[0]:
-        return fp[0]
-    for i in range(n - 1):
-        if x <= xp[i + 1]:
-            dx = xp[i + 1] - xp[i]
-            if dx <= 0.0:
-                return fp[i + 1]
-            return fp[i] + (fp[i + 1] - fp[i]) * (x - xp[i]) / dx
-    return fp[n - 1]
+# beat summaries of :func:`run_members` (columns of ``summary``)
+B_VMAX, B_VMIN, B_EJECTED, B_WORK, B_PES, B_PVMAX, B_DPDT = range(7)
+BEAT_SUMMARIES = ("V_max", "V_min", "ejected", "work", "P_es", "Pv_max", "dPdt_max")
 
 
 @njit(cache=True, inline="always")
@@ -147,24 +129,6 @@ def series_dg(e0, e1, c0, c1, Es):
         s1 = (e - c1) / q1
         g += -0.25 * Es * (1.0 + 2.0 * e) * (s0 + s1) / (q0 * q1)
     return tau, g
-
-
-@njit(cache=True, inline="always")
-def valve_flow(dp, vtype, rmin, rmax, k):
-    """Flow through a valve [m^3/s] and d(flow)/d(dp) for a pressure drop dp [Pa].
-
-    vtype 0 (smoothed): R(dp) = Rmin + (Rmax - Rmin) (1 - tanh(k dp)) / 2, Q = dp / R.
-    vtype 1 (ideal diode with closed leak): Q = dp/Rmin if dp > 0 else dp/Rmax.
-    """
-    if vtype == 1:
-        if dp > 0.0:
-            return dp / rmin, 1.0 / rmin
-        return dp / rmax, 1.0 / rmax
-    th = math.tanh(k * dp)
-    r = rmin + (rmax - rmin) * 0.5 * (1.0 - th)
-    dr = -(rmax - rmin) * 0.5 * k * (1.0 - th * th)
-    q = dp / r
-    return q, (r - dp * dr) / (r * r)
 
 
 @njit(cache=True, inline="always")
@@ -288,61 +252,106 @@ def solve_step_system(J00, J01, J02, J10, J11, J20, J22, J32, J33, r0, r1, r2, r
     return True, dy, dc, dP, dQ
 
 
-@njit(cache=True)
-def afterload_step_matrices(cp, h):
-    """M = (I - h/2 A)^-1 and N = M (I + h/2 A) for the 2-state linear afterload."""
-    a00 = cp[A_A]
-    a01 = cp[A_A + 1]
-    a10 = cp[A_A + 2]
-    a11 = cp[A_A + 3]
-    m00 = 1.0 - 0.5 * h * a00
-    m01 = -0.5 * h * a01
-    m10 = -0.5 * h * a10
-    m11 = 1.0 - 0.5 * h * a11
-    det = m00 * m11 - m01 * m10
-    M = np.empty((2, 2))
-    M[0, 0] = m11 / det
-    M[0, 1] = -m01 / det
-    M[1, 0] = -m10 / det
-    M[1, 1] = m00 / det
-    P = np.empty((2, 2))
-    P[0, 0] = 1.0 + 0.5 * h * a00
-    P[0, 1] = 0.5 * h * a01
-    P[1, 0] = 0.5 * h * a10
-    P[1, 1] = 1.0 + 0.5 * h * a11
-    N = M @ P
-    return M, N
-
-
 # scales of the unknowns (y [m] relative to R0, e_c, P [Pa], Q [m^3/s]) and residuals
 _ZS_P, _ZS_Q = 1.0e3, 1.0e-4
 _RS_F, _RS_Q = 1.0e3, 1.0e-4
 
 
 @njit(cache=True, inline="always")
-def residual(y1, ec1, P, Qo, st, h, u, p_at, alpha, beta, a0, V0, W0, sp, cp, n0x, n0y, m0x, m0y):
-    """Residual of the step system at (y1, e_c1, P_v, Q_out) and its scaled max-norm.
+def residual(y1, ec1, P, Qo, Qi, st, h, u, ports, closed, a0, V0, W0, sp, cp, n0x, n0y, m0x, m0y):
+    """Residual of the step system at (y1, e_c1, P_v, Q_out[, Q_in]) and its scaled max-norm.
 
-    Returns (rn, r0, r1, r2, r3, Q_in, dQ_in/dP, dQ_out/d(dp), wall) with ``wall`` the
-    extra outputs of :func:`wall_residual` (kept so that the accepted iterate is not
+    ``ports`` = (a_in, b_ii, b_io, a_out, b_oi, b_oo) are the condensed mid-step pressures
+    upstream of the inlet valve and downstream of the outlet valve (:func:`CK.condense`);
+    open loop: a_in is the prescribed atrial pressure and Q_in follows from it explicitly.
+    Returns (rn, r0, r1, r2, r3, r4, Q_in, dQ_in/d(dp), dQ_out/d(dp), wall) with ``wall``
+    the extra outputs of :func:`wall_residual` (kept so that the accepted iterate is not
     recomputed).
     """
     R0 = sp[S_R0]
     a1 = 1.0 + y1 / R0
     if a1 <= 0.0:
-        return np.inf, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, (0.0, 0.0, 0.0, 0.0, 0.0, 0.0)
+        return np.inf, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, (0.0, 0.0, 0.0, 0.0, 0.0, 0.0)
     F1, F2, sig_v, taum, tau1, kc1, om1, W1 = wall_residual(y1, ec1, st, h, u, W0, sp, n0x, n0y, m0x, m0y)
-    qin, dqin = valve_flow(p_at - P, cp[V_IN_TYPE], cp[V_IN_RMIN], cp[V_IN_RMAX], cp[V_IN_K])
-    qo_v, dqo = valve_flow(P - alpha - beta * Qo, cp[V_OUT_TYPE], cp[V_OUT_RMIN], cp[V_OUT_RMAX], cp[V_OUT_K])
+    a_in, b_ii, b_io, alpha, b_oi, beta = ports
     cdisc = (a0 * a0 + a0 * a1 + a1 * a1) / 3.0
     V1 = 4.0 / 3.0 * math.pi * R0 * R0 * R0 * a1 * a1 * a1
     r0 = F1 - P * cdisc
     r1 = F2
+    if closed:
+        qin, dqin, qo_v, dqo, r4 = closed_valves(P, Qo, Qi, ports, cp)
+    else:
+        qin, dqin = valve_flow(a_in - P, cp[CK.V_IN_TYPE], cp[CK.V_IN_RMIN], cp[CK.V_IN_RMAX], cp[CK.V_IN_K])
+        qo_v, dqo = valve_flow(P - alpha - beta * Qo, cp[CK.V_OUT_TYPE], cp[CK.V_OUT_RMIN],
+                               cp[CK.V_OUT_RMAX], cp[CK.V_OUT_K])
+        r4 = 0.0
     r2 = (V1 - V0) / h - qin + Qo
     r3 = Qo - qo_v
     rn = max(abs(r0) / _RS_F, abs(r1) / _RS_F)
     rn = max(rn, max(abs(r2), abs(r3)) / _RS_Q)
-    return rn, r0, r1, r2, r3, qin, dqin, dqo, (sig_v, taum, tau1, kc1, om1, W1)
+    if closed:
+        rn = max(rn, abs(r4) / _RS_Q)
+    return rn, r0, r1, r2, r3, r4, qin, dqin, dqo, (sig_v, taum, tau1, kc1, om1, W1)
+
+
+@njit(cache=True)
+def closed_valves(P, Qo, Qi, ports, cp):
+    """Valve flows of the closed loop, where Q_in is an unknown: (Q_in, dQ_in/d(dp),
+    Q_out by the valve law, dQ_out/d(dp), residual of Q_in). Out of line, as
+    :func:`solve_closed_system`."""
+    a_in, b_ii, b_io, alpha, b_oi, beta = ports
+    qv, dqin = valve_flow(a_in + b_ii * Qi + b_io * Qo - P, cp[CK.V_IN_TYPE], cp[CK.V_IN_RMIN],
+                          cp[CK.V_IN_RMAX], cp[CK.V_IN_K])
+    qo_v, dqo = valve_flow(P - alpha - beta * Qo - b_oi * Qi, cp[CK.V_OUT_TYPE], cp[CK.V_OUT_RMIN],
+                           cp[CK.V_OUT_RMAX], cp[CK.V_OUT_K])
+    return Qi, dqin, qo_v, dqo, Qi - qv
+
+
+@njit(cache=True)
+def solve_closed_system(jw, J00, J01, J02, J10, J11, J20, J32, J33, dqin, dqo, ports, r0, r1, r2, r3, r4):
+    """Newton step of the closed loop, unknowns (y, e_c, P, Q_out, Q_in), in the work array ``jw``.
+
+    Q_in is then an unknown: the atrial pressure it comes from depends on it. Kept out of
+    line so that the open-loop step stays small. Returns (ok, dy, dc, dP, dQ_out, dQ_in).
+    """
+    _, b_ii, b_io, _, b_oi, _ = ports
+    jw[:, :] = 0.0
+    jw[0, 0], jw[0, 1], jw[0, 2], jw[0, 5] = J00, J01, J02, r0
+    jw[1, 0], jw[1, 1], jw[1, 5] = J10, J11, r1
+    jw[2, 0], jw[2, 3], jw[2, 4], jw[2, 5] = J20, 1.0, -1.0, r2
+    jw[3, 2], jw[3, 3], jw[3, 4], jw[3, 5] = J32, J33, dqo * b_oi, r3
+    jw[4, 2], jw[4, 3], jw[4, 4], jw[4, 5] = dqin, -dqin * b_io, 1.0 - dqin * b_ii, r4
+    ok = solve_dense(jw, 5)
+    return ok, jw[0, 5], jw[1, 5], jw[2, 5], jw[3, 5], jw[4, 5]
+
+
+@njit(cache=True)
+def solve_dense(J, n):
+    """Gaussian elimination with partial pivoting on the augmented n x (n+1) array ``J``.
+
+    Overwrites ``J``; the solution is left in ``J[:, n]``. Returns False if singular.
+    """
+    for k in range(n):
+        piv = k
+        for i in range(k + 1, n):
+            if abs(J[i, k]) > abs(J[piv, k]):
+                piv = i
+        if J[piv, k] == 0.0:
+            return False
+        if piv != k:
+            for c in range(k, n + 1):
+                J[k, c], J[piv, c] = J[piv, c], J[k, c]
+        for i in range(k + 1, n):
+            m = J[i, k] / J[k, k]
+            if m != 0.0:
+                for c in range(k, n + 1):
+                    J[i, c] -= m * J[k, c]
+    for k in range(n - 1, -1, -1):
+        s = J[k, n]
+        for c in range(k + 1, n):
+            s -= J[k, c] * J[c, n]
+        J[k, n] = s / J[k, k]
+    return True
 
 
 @njit(cache=True, inline="always")
@@ -414,17 +423,19 @@ def wall_jacobian(y1, ec1, st, h, u, W0, sp, n0x, n0y, m0x, m0y):
 
 @njit(cache=True, inline="always")
 def step(st, h, t_beat, T_beat, sp, cp, pre_t, pre_p, ut, uv, n0x, n0y, m0x, m0y, M, N,
-         tol, max_iter, out_row, pred):
+         tol, max_iter, out_row, pred, xf, gi, go, x1, jw):
     """Advance the state ``st`` by one step of length h in place; fill ``out_row``.
 
-    ``pred`` (5 floats) carries the predictor between steps. Returns a status code (OK,
-    NEWTON_FAILED, NONFINITE); on failure ``st`` is unchanged.
+    ``M``, ``N`` are the circulation's step matrices (:func:`CK.step_matrices`), ``xf``,
+    ``gi``, ``go``, ``x1`` (n,) and ``jw`` (5, 6) work arrays, ``pred`` (6 floats) the predictor carried between
+    steps. Returns a status code (OK, NEWTON_FAILED, NONFINITE); on failure ``st`` is
+    unchanged.
     """
     R0 = sp[S_R0]
     d0 = sp[S_D0]
+    closed = cp[CK.C_LOOP] != 0.0
     tm = t_beat + 0.5 * h
     u = activation_rate(tm, T_beat, sp, ut, uv)
-    p_at = interp_clamped(tm / T_beat, pre_t, pre_p)
 
     y0 = st[X_Y]
     a0 = 1.0 + y0 / R0
@@ -432,30 +443,28 @@ def step(st, h, t_beat, T_beat, sp, cp, pre_t, pre_p, ut, uv, n0x, n0y, m0x, m0y
     W0 = passive_energy(C0, sp)
     V0 = 4.0 / 3.0 * math.pi * R0 * R0 * R0 * a0 * a0 * a0
 
-    # afterload condensed to P_entry,mid = alpha + beta Q_out
-    x0a = st[X_P1]
-    x0b = st[X_P2]
-    fb0 = N[0, 0] * x0a + N[0, 1] * x0b + h * (M[0, 0] * cp[A_F] + M[0, 1] * cp[A_F + 1])
-    fb1 = N[1, 0] * x0a + N[1, 1] * x0b + h * (M[1, 0] * cp[A_F] + M[1, 1] * cp[A_F + 1])
-    gb0 = h * (M[0, 0] * cp[A_B] + M[0, 1] * cp[A_B + 1])
-    gb1 = h * (M[1, 0] * cp[A_B] + M[1, 1] * cp[A_B + 1])
-    alpha = cp[A_E] * 0.5 * (x0a + fb0) + cp[A_E + 1] * 0.5 * (x0b + fb1)
-    beta = cp[A_Z] + 0.5 * (cp[A_E] * gb0 + cp[A_E + 1] * gb1)
+    # the circulation condensed onto the two flows: mid-step port pressures alpha + beta q
+    a_in, b_ii, b_io, alpha, b_oi, beta = CK.condense(cp, st, X_C, M, N, h, xf, gi, go)
+    if not closed:
+        a_in = interp_clamped(tm / T_beat, pre_t, pre_p)
+    ports = (a_in, b_ii, b_io, alpha, b_oi, beta)
 
-    # predictor: linear extrapolation of the last step (increments in pred[0:4], valid
-    # while pred[4] == 1)
-    if pred[4] == 1.0:
+    # predictor: linear extrapolation of the last step (increments in pred[0:5], valid
+    # while pred[5] == 1)
+    if pred[5] == 1.0:
         y1 = y0 + pred[0]
         ec1 = st[X_EC] + pred[1]
         P = st[X_PV] + pred[2]
         Qo = st[X_QO] + pred[3]
+        Qi = st[X_QI] + pred[4]
     else:
         y1 = y0 + h * st[X_V]
         ec1 = st[X_EC]
         P = st[X_PV]
         Qo = st[X_QO]
-    rn, r0, r1, r2, r3, qin, dqin, dqo, wall = residual(y1, ec1, P, Qo, st, h, u, p_at, alpha, beta, a0, V0, W0,
-                                                  sp, cp, n0x, n0y, m0x, m0y)
+        Qi = st[X_QI]
+    rn, r0, r1, r2, r3, r4, qin, dqin, dqo, wall = residual(y1, ec1, P, Qo, Qi, st, h, u, ports, closed, a0,
+                                                            V0, W0, sp, cp, n0x, n0y, m0x, m0y)
     if not math.isfinite(rn):
         return NONFINITE
     converged = False
@@ -473,7 +482,12 @@ def step(st, h, t_beat, T_beat, sp, cp, pre_t, pre_p, ut, uv, n0x, n0y, m0x, m0y
             J32 = -dqo
             J33 = 1.0 + beta * dqo
             fresh = True
-        ok, dy, dc, dP, dQ = solve_step_system(J00, J01, J02, J10, J11, J20, J22, J32, J33, r0, r1, r2, r3)
+        dI = 0.0
+        if closed:
+            ok, dy, dc, dP, dQ, dI = solve_closed_system(jw, J00, J01, J02, J10, J11, J20, J32, J33, dqin, dqo,
+                                                         ports, r0, r1, r2, r3, r4)
+        else:
+            ok, dy, dc, dP, dQ = solve_step_system(J00, J01, J02, J10, J11, J20, J22, J32, J33, r0, r1, r2, r3)
         if not ok:
             return NEWTON_FAILED
         lam = 1.0
@@ -482,18 +496,22 @@ def step(st, h, t_beat, T_beat, sp, cp, pre_t, pre_p, ut, uv, n0x, n0y, m0x, m0y
             ct = ec1 - lam * dc
             Pt = P - lam * dP
             Qt = Qo - lam * dQ
-            rnt, t0, t1, t2, t3, tqin, tdqin, tdqo, twall = residual(yt, ct, Pt, Qt, st, h, u, p_at, alpha, beta, a0, V0,
-                                                              W0, sp, cp, n0x, n0y, m0x, m0y)
+            It = Qi - lam * dI
+            rnt, t0, t1, t2, t3, t4, tqin, tdqin, tdqo, twall = residual(yt, ct, Pt, Qt, It, st, h, u, ports,
+                                                                         closed, a0, V0, W0, sp, cp, n0x, n0y,
+                                                                         m0x, m0y)
             # backtracking keeps Newton from cycling across the sharp valve switch
             if rnt < rn or rnt < 1e-13:
                 break
             lam *= 0.5
         incr = max(abs(yt - y1) / R0, abs(ct - ec1))
         incr = max(incr, max(abs(Pt - P) / _ZS_P, abs(Qt - Qo) / _ZS_Q))
+        if closed:
+            incr = max(incr, abs(It - Qi) / _ZS_Q)
         if rnt > 0.1 * rn:
             fresh = False
-        y1, ec1, P, Qo = yt, ct, Pt, Qt
-        r0, r1, r2, r3 = t0, t1, t2, t3
+        y1, ec1, P, Qo, Qi = yt, ct, Pt, Qt, It
+        r0, r1, r2, r3, r4 = t0, t1, t2, t3, t4
         qin, dqin, dqo = tqin, tdqin, tdqo
         wall = twall
         rn = rnt
@@ -513,11 +531,13 @@ def step(st, h, t_beat, T_beat, sp, cp, pre_t, pre_p, ut, uv, n0x, n0y, m0x, m0y
     th = sp[S_THETA]
     v0 = st[X_V]
     v1 = ((y1 - y0) / h - (1.0 - th) * v0) / th
-    xa = fb0 + gb0 * Qo
-    xb = fb1 + gb1 * Qo
+    CK.advance(xf, gi, go, qin, Qo, closed, x1)
     V1 = 4.0 / 3.0 * math.pi * R0 * R0 * R0 * a1 * a1 * a1
-    if not (math.isfinite(v1) and math.isfinite(xa) and math.isfinite(xb) and math.isfinite(tau1)):
+    if not (math.isfinite(v1) and math.isfinite(tau1)):
         return NONFINITE
+    for i in range(x1.shape[0]):
+        if not math.isfinite(x1[i]):
+            return NONFINITE
 
     # energy increments [J] (exact discrete identities, see module docstring)
     vol_wall = 4.0 * math.pi * R0 * R0 * d0
@@ -545,7 +565,8 @@ def step(st, h, t_beat, T_beat, sp, cp, pre_t, pre_p, ut, uv, n0x, n0y, m0x, m0y
     pred[1] = ec1 - st[X_EC]
     pred[2] = P - st[X_PV]
     pred[3] = Qo - st[X_QO]
-    pred[4] = 1.0
+    pred[4] = qin - st[X_QI]
+    pred[5] = 1.0
     st[X_T] += h
     st[X_Y] = y1
     st[X_V] = v1
@@ -553,10 +574,12 @@ def step(st, h, t_beat, T_beat, sp, cp, pre_t, pre_p, ut, uv, n0x, n0y, m0x, m0y
     st[X_TAU] = tau1
     st[X_KC] = kc1
     st[X_OM] = om1
-    st[X_P1] = xa
-    st[X_P2] = xb
     st[X_PV] = P
     st[X_QO] = Qo
+    st[X_QI] = qin
+    for i in range(x1.shape[0]):
+        st[X_C + i] = x1[i]
+        out_row[O_C + i] = x1[i]
 
     out_row[O_T] = st[X_T]
     out_row[O_Y] = y1
@@ -565,15 +588,20 @@ def step(st, h, t_beat, T_beat, sp, cp, pre_t, pre_p, ut, uv, n0x, n0y, m0x, m0y
     out_row[O_TAU] = tau1
     out_row[O_KC] = kc1
     out_row[O_OM] = om1
-    out_row[O_X1] = xa
-    out_row[O_X2] = xb
     out_row[O_PV] = P
     out_row[O_QIN] = qin
     out_row[O_QOUT] = Qo
-    out_row[O_PAT] = p_at
-    out_row[O_PENTRY] = alpha + beta * Qo
+    out_row[O_PAT] = a_in + b_ii * qin + b_io * Qo if closed else a_in
+    out_row[O_PENTRY] = alpha + beta * Qo + b_oi * qin if closed else alpha + beta * Qo
     out_row[O_ACT] = u
     return OK
+
+
+@njit(cache=True)
+def work_arrays(cp):
+    """Per-run work arrays of :func:`step`: predictor (6), circulation 4 x (n,), Newton (5, 6)."""
+    n = int(cp[CK.C_N])
+    return np.zeros(6), np.empty(n), np.empty(n), np.empty(n), np.empty(n), np.empty((5, 6))
 
 
 @njit(cache=True)
@@ -586,19 +614,84 @@ def run_beats(st, beat_T, n_steps, sp, cp, pre_t, pre_p, ut, uv, n0x, n0y, m0x, 
     Returns (status, global index of the failed step or total steps done).
     """
     row = 0
-    scratch = np.empty(N_OUT)
-    pred = np.zeros(5)
+    scratch = np.empty(out.shape[1])
+    pred, xf, gi, go, x1, jw = work_arrays(cp)
     for k in range(beat_T.shape[0]):
         T = beat_T[k]
         n = n_steps[k]
         h = T / n
-        M, N = afterload_step_matrices(cp, h)
-        pred[4] = 0.0  # no extrapolation across a change of step length
+        M, N = CK.step_matrices(cp, h)
+        pred[5] = 0.0  # no extrapolation across a change of step length
         for i in range(n):
             target = out[row] if record else scratch
             status = step(st, h, i * h, T, sp, cp, pre_t, pre_p, ut, uv, n0x, n0y, m0x, m0y,
-                          M, N, tol, max_iter, target, pred)
+                          M, N, tol, max_iter, target, pred, xf, gi, go, x1, jw)
             if status != OK:
                 return status, row
             row += 1
     return OK, row
+
+
+@njit(cache=True)
+def run_members(X, SP, CP, PRE_P, T, n_steps, pre_t, ut, uv, n0x, n0y, m0x, m0y, tol, max_iter,
+                p_entry, summary, status):
+    """Advance every row of ``X`` by one beat of length ``T`` [s] in ``n_steps`` steps.
+
+    Each member (sigma point, ensemble member) has its own state row and packed sphere,
+    circulation and preload rows ``SP``, ``CP``, ``PRE_P``. Fills ``p_entry[j, i]`` with the
+    entry (arterial) pressure of step i at its mid-time, ``summary[j, :]`` with the beat
+    summaries (columns ``B_*``) and ``status[j]``. A failed member keeps its last good state.
+    """
+    m = X.shape[0]
+    h = T / n_steps
+    row = np.empty(O_C + int(CP[0, CK.C_N]))
+    for j in range(m):
+        st = X[j]
+        sp = SP[j]
+        cp = CP[j]
+        pre_p = PRE_P[j]
+        M, N = CK.step_matrices(cp, h)
+        pred, xf, gi, go, x1, jw = work_arrays(cp)
+        R0 = sp[S_R0]
+        a = 1.0 + st[X_Y] / R0
+        V = 4.0 / 3.0 * math.pi * R0 ** 3 * a ** 3
+        vmax = V
+        vmin = V
+        ejected = 0.0
+        work = 0.0
+        pes = st[X_PV]
+        pvmax = -1e300
+        dpdt = -1e300
+        pv_prev = st[X_PV]
+        status[j] = OK
+        for i in range(n_steps):
+            s = step(st, h, i * h, T, sp, cp, pre_t, pre_p, ut, uv, n0x, n0y, m0x, m0y,
+                     M, N, tol, max_iter, row, pred, xf, gi, go, x1, jw)
+            if s != OK:
+                status[j] = s
+                break
+            pv = row[O_PV]
+            V1 = row[O_V]
+            work -= pv * (V1 - V)
+            V = V1
+            if V > vmax:
+                vmax = V
+            if V < vmin:
+                vmin = V
+                pes = pv
+            ejected += row[O_QOUT] * h
+            p_entry[j, i] = row[O_PENTRY]
+            if pv > pvmax:
+                pvmax = pv
+            if i > 0 and (pv - pv_prev) / h > dpdt:
+                dpdt = (pv - pv_prev) / h
+            pv_prev = pv
+        if status[j] != OK:
+            continue
+        summary[j, B_VMAX] = vmax
+        summary[j, B_VMIN] = vmin
+        summary[j, B_EJECTED] = ejected
+        summary[j, B_WORK] = work
+        summary[j, B_PES] = pes
+        summary[j, B_PVMAX] = pvmax
+        summary[j, B_DPDT] = dpdt

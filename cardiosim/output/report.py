@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from . import io, plots
+from .. import io
+from . import plots
 
 
 def write_simulation(results, out_dir, command: str, seed: int | None = None) -> dict:

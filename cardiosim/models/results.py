@@ -14,8 +14,8 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 
-from .models import sphere_kernels as K
-from .units import MMHG, convert, pa_to_mmhg
+from ..units import MMHG, convert, pa_to_mmhg
+from . import sphere_kernels as K
 
 #: threshold of the valve state: open when the pressure drop exceeds it [Pa]
 VALVE_OPEN_DP = 0.0
@@ -27,8 +27,9 @@ class Results:
 
     Attributes
     ----------
-    raw : ndarray (n_steps, N_OUT)
-        Kernel output in SI units (see ``sphere_kernels.O_*``).
+    raw : ndarray (n_steps, O_C + n)
+        Kernel output in SI units (see ``sphere_kernels.O_*``), the circulation's n node
+        pressures last.
     steps : ndarray
         Steps per beat.
     beat_lengths : ndarray
@@ -44,15 +45,18 @@ class Results:
     beat_lengths: np.ndarray
     starts: list
     R0: float
+    node_names: tuple = ()
     meta: dict = field(default_factory=dict)
     periodic: bool = False
 
     @classmethod
     def from_arrays(cls, model, chunks: Sequence[np.ndarray], steps: Sequence[int],
                     lengths: Sequence[float], starts: Sequence[np.ndarray]) -> "Results":
-        raw = np.concatenate(chunks, axis=0) if len(chunks) else np.zeros((0, K.N_OUT))
+        nodes = model.circulation.state_names
+        raw = np.concatenate(chunks, axis=0) if len(chunks) else np.zeros((0, K.O_C + len(nodes)))
         return cls(raw=raw, steps=np.asarray(steps, dtype=int), beat_lengths=np.asarray(lengths, float),
-                   starts=list(starts), R0=model.params.R0, meta={"model": model.describe()})
+                   starts=list(starts), R0=model.params.R0, node_names=tuple(nodes),
+                   meta={"model": model.describe()})
 
     @property
     def final_state(self) -> np.ndarray:
@@ -73,10 +77,15 @@ class Results:
 
     @property
     def timeseries(self) -> pd.DataFrame:
-        """Per-step time series in clinical units."""
+        """Per-step time series in clinical units.
+
+        ``P_ar_mmHg`` is the arterial (entry) pressure, a step average; ``<node>_node_mmHg``
+        the circulation's node pressures at step ends (``P_ar``, ``P_d``, ``P_at``, ...).
+        """
         r = self.raw
         h = np.repeat(self.beat_lengths / np.maximum(self.steps, 1), self.steps)
         beat = np.repeat(np.arange(self.n_beats), self.steps)
+        nodes = {f"{name}_node_mmHg": pa_to_mmhg(r[:, K.O_C + i]) for i, name in enumerate(self.node_names)}
         return pd.DataFrame({
             "beat": beat,
             "t_s": r[:, K.O_T],
@@ -84,8 +93,7 @@ class Results:
             "V_mL": convert(r[:, K.O_V], "m^3", "mL"),
             "P_v_mmHg": pa_to_mmhg(r[:, K.O_PV]),
             "P_ar_mmHg": pa_to_mmhg(r[:, K.O_PENTRY]),
-            "P_prox_mmHg": pa_to_mmhg(r[:, K.O_X1]),
-            "P_d_mmHg": pa_to_mmhg(r[:, K.O_X2]),
+            **nodes,
             "P_at_mmHg": pa_to_mmhg(r[:, K.O_PAT]),
             "Q_in_mL_s": convert(r[:, K.O_QIN], "m^3/s", "mL/s"),
             "Q_out_mL_s": convert(r[:, K.O_QOUT], "m^3/s", "mL/s"),

@@ -1,12 +1,16 @@
 """The truncated ellipsoid of Land et al. 2015 (problems 2 and 3): geometry, meshes, fibres.
 
+Land S, Gurev V, Arens S, et al., Verification of cardiac mechanics software: benchmark
+problems and solutions for testing active and passive material behaviour, Proc. R. Soc. A
+471:20150641 (2015).
+
 A family of prolate ellipsoids indexed by the transmural coordinate t in [0, 1],
 
     x = r_s(t) sin u cos v,  y = r_s(t) sin u sin v,  z = r_l(t) cos u,
     r_s(t) = r_s,endo + t (r_s,epi - r_s,endo),  r_l(t) likewise,
 
 u in [-pi, u_base(t)] with r_l(t) cos u_base = z_base (the base plane), v in [-pi, pi]
-(science.md 1.2; 7/17 mm endocardium, 10/20 mm epicardium, base at z = 5 mm).
+(Land et al. 2015, problem 2: 7/17 mm endocardium, 10/20 mm epicardium, base at z = 5 mm).
 
 Meshes (:meth:`TruncatedEllipsoid.mesh`) are structured: a triangulated disc (apex at the
 centre, base ring at the rim, rings equally spaced in meridional arc length, 6k nodes on
@@ -17,7 +21,7 @@ parametrisation, so the P2 mesh is curved (isoparametric) and the base stays pla
 
 The fibre field of problem 3 (:meth:`TruncatedEllipsoid.fibres`): t found per point from
 the ellipsoid equation (as mechbench does), helix angle alpha(t) = 90 - 180 t degrees,
-f = sin(alpha) e_u + cos(alpha) e_v, n = e_u x e_v, s = f x n (science.md 1.3).
+f = sin(alpha) e_u + cos(alpha) e_v, n = e_u x e_v, s = f x n (Land et al. 2015, problem 3).
 """
 
 from __future__ import annotations
@@ -26,7 +30,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .mesh import TET_EDGES, Mesh, MeshError, boundary_facets
+from ..errors import MeshError, ParameterError
+from .mesh import TET_EDGES, Mesh, boundary_facets
 
 
 @dataclass(frozen=True)
@@ -43,15 +48,19 @@ class TruncatedEllipsoid:
     def __post_init__(self):
         for k in ("r_short_endo", "r_long_endo", "r_short_epi", "r_long_epi"):
             if not getattr(self, k) > 0:
-                raise ValueError(f"TruncatedEllipsoid: {k} must be > 0 m, got {getattr(self, k)}")
-        if not (self.r_short_epi > self.r_short_endo and self.r_long_epi > self.r_long_endo):
-            raise ValueError("TruncatedEllipsoid: the epicardium must enclose the endocardium")
+                raise ParameterError(f"TruncatedEllipsoid: {k} must be > 0 m, got {getattr(self, k)}")
+        for endo, epi in (("r_short_endo", "r_short_epi"), ("r_long_endo", "r_long_epi")):
+            if not getattr(self, epi) > getattr(self, endo):
+                raise ParameterError(f"TruncatedEllipsoid: the epicardium must enclose the endocardium: "
+                                     f"{epi} = {getattr(self, epi)} m must exceed {endo} = "
+                                     f"{getattr(self, endo)} m")
         if not (-self.r_long_endo < self.base_z < self.r_long_endo):
-            raise ValueError(f"TruncatedEllipsoid: base_z {self.base_z} m must cut the endocardium")
+            raise ParameterError(f"TruncatedEllipsoid: base_z = {self.base_z} m must cut the endocardium "
+                                 f"(|base_z| < r_long_endo = {self.r_long_endo} m)")
 
     @classmethod
     def land2015(cls) -> "TruncatedEllipsoid":
-        """The benchmark's geometry (science.md 1.2)."""
+        """The benchmark's geometry (Land et al. 2015, problem 2)."""
         return cls()
 
     # -- parametrisation ----------------------------------------------------------------
@@ -199,16 +208,20 @@ class TruncatedEllipsoid:
         return np.clip(0.5 * (lo + hi), 0.0, 1.0)
 
     def fibres(self, points, helix_endo_deg: float = 90.0, helix_epi_deg: float = -90.0) -> np.ndarray:
-        """Fibre frames (n, 3, 3), rows f0, s0, n0, at ``points`` (n, 3) [m] (science.md 1.3).
+        """Fibre frames (n, 3, 3), rows f0, s0, n0, at ``points`` (n, 3) [m]: the helix rule
+        of Land et al. 2015, problem 3.
 
-        Undefined on the long axis (x = y = 0), where e_v vanishes: such points raise."""
+        Undefined on the long axis (x = y = 0), where e_v vanishes: such points raise
+        :class:`~cardiosim.errors.ParameterError`."""
         p = np.asarray(points, float)
         t = self.transmural(p)
         rs, rl = self.radii(t)
         u = -np.arccos(np.clip(p[:, 2] / rl, -1.0, 1.0))
         v = np.arctan2(-p[:, 1], -p[:, 0])  # sin u <= 0 in the parametrisation
-        if np.any(np.hypot(p[:, 0], p[:, 1]) < 1e-9 * rl):
-            raise ValueError("ellipsoid fibres are undefined on the long axis (x = y = 0)")
+        on_axis = np.flatnonzero(np.hypot(p[:, 0], p[:, 1]) < 1e-9 * rl)
+        if on_axis.size:
+            raise ParameterError(f"ellipsoid fibres are undefined on the long axis (x = y = 0): points[{on_axis[0]}] "
+                                 f"= {p[on_axis[0]].tolist()} m ({on_axis.size} such point(s))")
         eu = np.stack([rs * np.cos(u) * np.cos(v), rs * np.cos(u) * np.sin(v), -rl * np.sin(u)], axis=1)
         ev = np.stack([-rs * np.sin(u) * np.sin(v), rs * np.sin(u) * np.cos(v), np.zeros_like(u)], axis=1)
         eu /= np.linalg.norm(eu, axis=1, keepdims=True)

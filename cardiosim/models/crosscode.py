@@ -4,7 +4,7 @@ Used by the cross-code tests and ``benchmarks/sphere0d.py``. svzerod 3.2's ``Cha
 has the simplified Bestel activation (``double_tanh``) and the exponential material, not
 the length-dependent BCS law, so the comparison uses
 :meth:`SphereParameters.simplified_bestel` with the Caruel geometry, passive law and
-circulation (science.md 2.3-2.4). ``svzerod`` is an optional extra (``.[compare]``).
+circulation (Caruel et al. 2014). ``svzerod`` is an optional extra (``.[compare]``).
 """
 
 from __future__ import annotations
@@ -15,10 +15,10 @@ import os
 
 import numpy as np
 
-from .circulation import TwoStageWindkessel
-from .errors import ParameterError
-from .models.sphere import SphereModel
-from .units import MMHG
+from ..circulation import TwoStageWindkessel
+from ..errors import ParameterError
+from ..units import MMHG
+from .sphere import SphereModel
 
 
 def svzerod_available() -> bool:

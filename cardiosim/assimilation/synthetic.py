@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from .circulation import Circulation
-from .models.sphere import SphereModel, SphereParameters
-from .signals.record import Channel, MonitoringRecord
-from .units import MMHG
+from ..circulation import Circulation
+from ..models.sphere import SphereModel, SphereParameters
+from ..signals.record import Channel, MonitoringRecord
+from ..units import MMHG
 
 __all__ = ["arterial_pressure", "synthetic_record", "patient", "PATIENT_STORY"]
 
@@ -65,7 +65,7 @@ def synthetic_record(p_pa: np.ndarray, fs_hz: float, name: str = "synthetic",
     ch = Channel(name="ABP", role="ABP", values=p_pa, fs_hz=fs_hz, unit="Pa",
                  source_unit="mmHg", limits=limits_pa)
     return MonitoringRecord(source=name, channels={"ABP": ch},
-                            provenance={"reader": "cardiosim.synthetic", **(provenance or {})})
+                            provenance={"reader": "cardiosim.assimilation.synthetic", **(provenance or {})})
 
 
 #: the demo patient's story: (time [s], contractility factor, distal resistance factor)
@@ -92,8 +92,8 @@ def patient(duration_s: float = 600.0, hr_bpm: float = 72.0, fs_hz: float = 125.
     import pandas as pd
     from scipy.signal import bilinear, lfilter
 
-    from .signals import inject
-    from .units import convert
+    from ..signals import inject
+    from ..units import convert
 
     rng = np.random.default_rng(seed)
     base = model or SphereModel(SphereParameters.caruel2014(), Circulation.caruel2014())

@@ -17,18 +17,12 @@ from typing import Mapping
 
 import numpy as np
 
-from .errors import CardiosimError
+from ..errors import MeshError
 
 #: local vertex pairs of the six edges, in the tetra10 mid-node order
 TET_EDGES = np.array([[0, 1], [1, 2], [0, 2], [0, 3], [1, 3], [2, 3]])
 #: local vertex triples of the four faces (outward for a positively oriented tet)
 TET_FACES = np.array([[1, 2, 3], [0, 3, 2], [0, 1, 3], [0, 2, 1]])
-#: mid-node (position in tetra10, 4..9) of each face's edges (a,b), (b,c), (a,c) for triangle6
-_FACE6_EDGES = None
-
-
-class MeshError(CardiosimError, ValueError):
-    """The mesh is unusable: inverted or degenerate elements, missing markers, bad arrays."""
 
 
 def _frozen(a, dtype):
@@ -100,6 +94,7 @@ class Mesh:
         return len(self.cells)
 
     def vertex_cells(self) -> np.ndarray:
+        """The four vertex nodes of each cell, (m, 4)."""
         return self.cells[:, :4]
 
     def cell_volumes(self) -> np.ndarray:
@@ -109,6 +104,7 @@ class Mesh:
         return np.einsum("ij,ij->i", d[:, 0], np.cross(d[:, 1], d[:, 2])) / 6.0
 
     def volume(self) -> float:
+        """Total volume of the straight-sided tetrahedra [m^3]."""
         return float(self.cell_volumes().sum())
 
     def require(self, *markers: str) -> None:
@@ -119,6 +115,7 @@ class Mesh:
                             f"{sorted(self.facets) or 'none'}")
 
     def marker_nodes(self, marker: str) -> np.ndarray:
+        """Sorted unique nodes (P2 mid-nodes included) of the facets of ``marker``."""
         self.require(marker)
         return np.unique(self.facets[marker])
 
@@ -230,7 +227,7 @@ class Mesh:
 
     def write(self, path) -> Path:
         """Write through meshio (format from the suffix: .vtu, .xdmf, .msh), atomically."""
-        from .io import atomic_write
+        from ..io import atomic_write
 
         path = Path(path)
         if path.suffix == ".msh":
@@ -298,7 +295,8 @@ def _fmt(path: Path) -> str:
 _KUHN = np.array([[0, 1, 2, 6], [0, 2, 3, 6], [0, 3, 7, 6], [0, 7, 4, 6], [0, 4, 5, 6], [0, 5, 1, 6]])
 
 
-def box(nx: int, ny: int, nz: int, size=(10e-3, 1e-3, 1e-3), order: int = 1, name: str = "box") -> Mesh:
+def box(nx: int, ny: int, nz: int, size: tuple[float, float, float] = (10e-3, 1e-3, 1e-3), order: int = 1,
+        name: str = "box") -> Mesh:
     """Structured tetrahedral box [0, Lx] x [0, Ly] x [0, Lz] [m], 6 tets per hexahedron.
 
     Markers X0, X1, Y0, Y1, Z0, Z1 on the six faces. The Land et al. 2015 beam (problem 1)

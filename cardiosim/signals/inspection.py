@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .signals.analysis import ArterialAnalysis
-from .signals.record import MonitoringRecord
+from .analysis import ArterialAnalysis
+from .record import MonitoringRecord
 
 __all__ = ["summary_text", "inspect_figure"]
 
