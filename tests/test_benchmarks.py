@@ -103,3 +103,10 @@ def test_quick_run(script, tmp_path):
     assert rec["machine"]["cores"] >= 1 and rec["machine"]["platform"]
     for v in ("python", "numpy", "numba", "scipy", "cardiosim"):
         assert rec["versions"][v]
+
+
+def test_docs_tables_are_those_the_results_files_give():
+    """Every table between <!-- table:... --> markers is what make_docs.py makes of benchmarks/results/."""
+    run = subprocess.run([sys.executable, str(BENCH / "make_docs.py"), "--check"], capture_output=True, text=True,
+                         timeout=120)
+    assert run.returncode == 0, run.stdout + run.stderr
