@@ -79,9 +79,7 @@ def _run_calibration(record, args, command: str, extra=None) -> int:
 
 
 def cmd_calibrate(args) -> int:
-    from .signals import read_record
-
-    record = read_record(args.record, roles=_parse_roles(args.role))
+    record = _read_record(args)
     command = _command(args)
     return _run_calibration(record, args, command)
 
@@ -147,12 +145,36 @@ def _parse_roles(items: list[str] | None) -> dict:
     return {role.upper(): name for role, name in _parse_pairs(items, "--role", "ROLE=CHANNEL", "ABP=ART2").items()}
 
 
+def _record_arguments(p: argparse.ArgumentParser) -> None:
+    """The options that say how to read a record, shared by inspect and calibrate."""
+    p.add_argument("--role", nargs="+", action="extend", metavar="ROLE=CHANNEL",
+                   help="name the channel of a role, e.g. ABP=ART2")
+    p.add_argument("--columns", metavar="NAMES",
+                   help="comma-separated column names, with units, of a table without a header line "
+                        "(time first unless --fs), e.g. time_s,flow_mL_s,ABP_central_mmHg,ABP_mmHg; or "
+                        "the signal names of a .mat file without its .hea")
+    p.add_argument("--unit", nargs="+", action="extend", metavar="CHANNEL=UNIT",
+                   help='give or override a channel\'s unit, e.g. "ABP=kPa"')
+    p.add_argument("--fs", type=float, metavar="HZ",
+                   help="sampling rate of a headerless table without a time column or of a .mat file "
+                        "without its .hea")
+
+
+def _read_record(args):
+    from .signals import read_record
+
+    columns = None if args.columns is None else [c.strip() for c in args.columns.split(",")]
+    units = _parse_pairs(args.unit, "--unit", "CHANNEL=UNIT", "ABP=mmHg") or None
+    return read_record(args.record, roles=_parse_roles(args.role), units=units, columns=columns,
+                       fs_hz=args.fs)
+
+
 def cmd_inspect(args) -> int:
     from . import io
     from .signals import inspection
-    from .signals import RecordError, analyse_arterial, read_record
+    from .signals import RecordError, analyse_arterial
 
-    record = read_record(args.record, roles=_parse_roles(args.role))
+    record = _read_record(args)
     try:
         analysis = analyse_arterial(record)
     except RecordError as exc:
@@ -198,15 +220,13 @@ def make_parser() -> argparse.ArgumentParser:
     ins.add_argument("record", help="WFDB record (stem or .hea), CSV/Parquet file or folder, .vital file")
     ins.add_argument("--plot", metavar="FILE", help="write a figure of the signal with beats and flags")
     ins.add_argument("--out", metavar="DIR", help="write beats.csv, segments.csv and inspect.json")
-    ins.add_argument("--role", nargs="+", action="extend", metavar="ROLE=CHANNEL",
-                     help="name the channel of a role, e.g. ABP=ART2")
+    _record_arguments(ins)
     ins.set_defaults(func=cmd_inspect)
 
     cal = sub.add_parser("calibrate", help="calibrate and track the heart model on a record's arterial pressure")
     cal.add_argument("record", help="WFDB record (stem or .hea), CSV/Parquet file or folder, .vital file")
     _calibration_arguments(cal, "cardiosim-calibration")
-    cal.add_argument("--role", nargs="+", action="extend", metavar="ROLE=CHANNEL",
-                     help="name the channel of a role, e.g. ABP=ART2")
+    _record_arguments(cal)
     cal.set_defaults(func=cmd_calibrate)
 
     coh = sub.add_parser("calibrate-cohort", help="calibrate every record of a folder, one Dask task per "

@@ -92,7 +92,8 @@ def check_pressure_channel(record: MonitoringRecord, channel: Channel) -> np.nda
         dim = None
     if dim != "pressure":
         raise RecordError(f"unit {channel.source_unit!r} is not a pressure; declare it with "
-                          f"units={{{channel.name!r}: 'mmHg'}}", record.source, channel.name)
+                          f"units={{{channel.name!r}: 'mmHg'}} (command line: --unit \"{channel.name}=mmHg\")",
+                          record.source, channel.name)
     v = channel.values
     finite = v[np.isfinite(v)]
     if finite.size == 0:

@@ -128,7 +128,9 @@ class _Parsed:
 
 def read_record(path: str | os.PathLike, *, roles: dict[str, str] | None = None,
                 units: dict[str, str] | None = None,
-                channels: list[str] | None = None) -> MonitoringRecord:
+                channels: list[str] | None = None,
+                columns: Sequence[str] | None = None,
+                fs_hz: float | None = None) -> MonitoringRecord:
     """Read a monitoring record from a WFDB record, a table, a folder of tables or a .vital file.
 
     Parameters
@@ -147,6 +149,14 @@ def read_record(path: str | os.PathLike, *, roles: dict[str, str] | None = None,
         kPa values labelled mmHg.
     channels : list of str, optional
         Keep only these channels and numerics (events are always kept).
+    columns : list of str, optional
+        Names (with units: ``"flow_mL_s"``, ``"ABP [mmHg]"``) of the columns of a table
+        that has no header line, in file order; the first is the time unless ``fs_hz``
+        is given. For a MATLAB ``.mat`` signal file without its ``.hea`` header: the
+        names of its signals (rows of the ``val`` matrix), with ``fs_hz``.
+    fs_hz : float, optional
+        Sampling rate [Hz] of a headerless table without a time column, or of a ``.mat``
+        signal file without a ``.hea`` header.
 
     Returns
     -------
@@ -165,8 +175,68 @@ def read_record(path: str | os.PathLike, *, roles: dict[str, str] | None = None,
         the channel and says what to do.
     """
     p = Path(path)
-    parsed = _parse(p)
+    if columns is not None or fs_hz is not None:
+        parsed = _parse_described(p, columns, fs_hz)
+    else:
+        parsed = _parse(p)
     return _build_record(p, parsed, roles=roles, units=units, channels=channels)
+
+
+def _parse_described(p: Path, columns: Sequence[str] | None, fs_hz: float | None) -> _Parsed:
+    """A file whose layout the caller gives: a headerless table, or a .mat without its .hea."""
+    if fs_hz is not None and not (isinstance(fs_hz, (int, float)) and np.isfinite(fs_hz) and fs_hz > 0):
+        raise RecordError(f"the sampling rate (--fs) must be a number > 0 Hz, got {fs_hz!r}", path=p)
+    if columns is not None:
+        columns = [str(c).strip() for c in columns]
+        if not columns or any(not c for c in columns):
+            raise RecordError(f"--columns needs one non-empty name per column, got {columns!r}", path=p)
+        dup = sorted({c for c in columns if columns.count(c) > 1})
+        if dup:
+            raise RecordError(f"--columns names {dup[0]!r} twice", path=p)
+    if not p.is_file():
+        raise RecordError("no such file", path=p)
+    lower = p.name.lower()
+    if lower.endswith(".mat"):
+        if fs_hz is None or columns is None:
+            raise RecordError("a .mat signal file without its .hea header needs the sampling rate "
+                              "(--fs HZ) and the names of its signals (--columns)", path=p)
+        return _read_plain_mat(p, columns, float(fs_hz))
+    if lower.endswith((".csv", ".csv.gz")):
+        if columns is None:
+            raise RecordError("--fs for a table needs --columns: the table then has no header "
+                              "line and no time column", path=p)
+        return _place_tables(p, [_read_table(p, columns=columns, fs_hz=fs_hz)])
+    raise RecordError("--columns and --fs describe a headerless .csv/.csv.gz table or a .mat "
+                      "signal file without its .hea; this is neither", path=p)
+
+
+def _read_plain_mat(p: Path, columns: Sequence[str], fs_hz: float) -> _Parsed:
+    """The ``val`` matrix (signals x samples) of a MATLAB file, in the units the names give."""
+    from scipy.io import loadmat
+
+    try:
+        mat = loadmat(p)
+    except _READ_ERRORS as e:
+        raise RecordError(f"cannot read the MATLAB file ({type(e).__name__}: {e})", path=p) from e
+    arrays = {k: v for k, v in mat.items() if not k.startswith("__") and isinstance(v, np.ndarray)
+              and v.ndim == 2 and np.issubdtype(v.dtype, np.number)}
+    if not arrays:
+        raise RecordError("the MATLAB file holds no numeric matrix", path=p)
+    name = "val" if "val" in arrays else next(iter(arrays))
+    val = np.asarray(arrays[name], dtype=float)
+    if val.shape[0] != len(columns) and val.shape[1] == len(columns):
+        val = val.T
+    if val.shape[0] != len(columns):
+        raise RecordError(f"--columns names {len(columns)} signals, the matrix {name!r} holds "
+                          f"{min(val.shape)} (shape {val.shape})", path=p)
+    entries = []
+    for row, col in zip(val, columns):
+        cname, unit = _split_header(col)
+        entries.append(_Entry(name=cname, values=row, unit=unit, file=p, fs_hz=fs_hz))
+    prov = {"reader": "cardiosim.signals.readers (MATLAB matrix)", "format": "mat",
+            "files": [p.name], "matrix": name, "fs_hz_given": fs_hz, "columns_given": list(columns),
+            "gaps": [], "warnings": []}
+    return _Parsed(entries=entries, provenance=prov)
 
 
 def _parse(p: Path) -> _Parsed:
@@ -503,7 +573,9 @@ def _place_tables(source: Path, tables: list[_Table]) -> _Parsed:
     return _Parsed(entries=entries, events=ev, provenance=prov)
 
 
-def _load_frame(path: Path) -> pd.DataFrame:
+def _load_frame(path: Path, names: Sequence[str] | None = None) -> pd.DataFrame:
+    if names is not None:
+        return _load_headerless(path, names)
     try:
         if path.name.lower().endswith(".parquet"):
             try:
@@ -524,10 +596,33 @@ def _load_frame(path: Path) -> pd.DataFrame:
                           "is a comma-separated file with one header line", path=path) from e
 
 
-def _read_table(path: Path) -> _Table:
-    df = _load_frame(path)
+def _load_headerless(path: Path, names: Sequence[str]) -> pd.DataFrame:
+    """A table without a header line whose columns are ``names``; the counts must agree."""
+    try:
+        first = pd.read_csv(path, header=None, nrows=1, skipinitialspace=True)
+    except pd.errors.EmptyDataError as e:
+        raise RecordError("the table is empty", path=path) from e
+    except _READ_ERRORS as e:
+        raise RecordError(f"cannot parse the table ({type(e).__name__}: {e})", path=path) from e
+    if first.shape[1] != len(names):
+        raise RecordError(f"--columns names {len(names)} columns ({', '.join(names)}), the file has "
+                          f"{first.shape[1]} per line", path=path)
+    if all(isinstance(v, str) for v in first.iloc[0]):
+        raise RecordError(f"the first line looks like a header ({', '.join(map(str, first.iloc[0]))}): "
+                          "read the file without --columns", path=path)
+    try:
+        return pd.read_csv(path, header=None, names=list(names), skipinitialspace=True)
+    except _READ_ERRORS as e:
+        raise RecordError(f"cannot parse the table ({type(e).__name__}: {e})", path=path) from e
+
+
+def _read_table(path: Path, columns: Sequence[str] | None = None, fs_hz: float | None = None) -> _Table:
+    df = _load_frame(path, names=columns)
     if df.shape[1] == 0 or len(df) == 0:
         raise RecordError("the table has no data rows", path=path)
+    if fs_hz is not None:
+        # no time column: the rows are samples at fs_hz from 0
+        df.insert(0, "time_s", np.arange(len(df)) / fs_hz)
     headers = [str(c) for c in df.columns]
     split = [_split_header(h) for h in headers]
     tcol = _time_column(split)
@@ -629,7 +724,8 @@ def _split_header(header: str) -> tuple[str, str]:
     A bracketed unit is taken as written (an unknown one is kept raw); after
     an underscore only a known unit counts, since names contain underscores
     too ("ECG_II_mV" is ECG_II in mV).  The leftmost split wins, which keeps
-    units with slashes whole ("CI_L/min/m2").
+    units with slashes whole ("CI_L/min/m2"); underscores inside the unit may stand
+    for slashes ("flow_mL_s" is flow in mL/s).
     """
     h = header.strip()
     m = _BRACKETED.match(h)
@@ -641,6 +737,10 @@ def _split_header(header: str) -> tuple[str, str]:
             suffix = h[i + 1:]
             if suffix not in _AMBIGUOUS_SUFFIXES and _is_unit(suffix):
                 return h[:i], suffix
+            # "flow_mL_s", "CO_L_min": underscores inside a unit stand for "/"
+            slashed = suffix.replace("_", "/")
+            if "_" in suffix and _is_unit(slashed):
+                return h[:i], slashed
     return h, ""
 
 
@@ -976,8 +1076,9 @@ def _check_not_kpa(e: _Entry, role: str) -> None:
     if low <= median <= high and p99 < p99_max:
         raise RecordError(
             f"{role} values look like kPa, not mmHg (median {median:.3g}, 99th percentile "
-            f"{p99:.3g}); if they are kPa declare units={{{e.name!r}: 'kPa'}}, if they really "
-            f"are mmHg declare units={{{e.name!r}: 'mmHg'}}", path=e.file, channel=e.name)
+            f"{p99:.3g}); if they are kPa declare units={{{e.name!r}: 'kPa'}} (command line: "
+            f"--unit \"{e.name}=kPa\"), if they really are mmHg declare units={{{e.name!r}: 'mmHg'}} "
+            f"(--unit \"{e.name}=mmHg\")", path=e.file, channel=e.name)
 
 
 def _flat_warnings(name: str, values: np.ndarray) -> list[str]:
