@@ -11,7 +11,8 @@ from .quality import FLAGS, SIGNAL_FLAGS, QualitySettings
 from .readers import read_record
 from .record import Channel, MonitoringRecord, Numeric, RecordError
 from .roles import ROLES
+from .variation import pulse_pressure_variation
 
 __all__ = ["ArterialAnalysis", "analyse_arterial", "DetectionSettings", "FLAGS", "SIGNAL_FLAGS",
            "QualitySettings", "read_record", "Channel", "MonitoringRecord", "Numeric",
-           "RecordError", "ROLES"]
+           "RecordError", "ROLES", "pulse_pressure_variation"]
