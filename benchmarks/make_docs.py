@@ -11,6 +11,7 @@ Run: python benchmarks/make_docs.py [--check]   (--check: exit 1 if a file would
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import re
 import sys
@@ -91,12 +92,23 @@ def table(header: list[str], rows: list[list[str]]) -> str:
 
 
 # ---- 0D heart -------------------------------------------------------------------------
-def t_sphere0d() -> str:
-    how = "python benchmarks/sphere0d.py"
-    d = load("sphere0d")
-    if d is None:
-        return missing("sphere0d", how)
-    r = d["result"]
+def from_results(name: str, how: str):
+    """A table made from the results file ``name``: the decorated function gets its result
+    and the whole record and returns the table; the provenance line is put above it, and a
+    missing file is reported with the command (``how``) that makes it."""
+    def wrap(build):
+        @functools.wraps(build)
+        def table_text() -> str:
+            d = load(name)
+            if d is None:
+                return missing(name, how)
+            return provenance([d], how) + "\n" + build(d["result"], d)
+        return table_text
+    return wrap
+
+
+@from_results("sphere0d", "python benchmarks/sphere0d.py")
+def t_sphere0d(r: dict, d: dict) -> str:
     rows = [
         ["time step meeting 1 % vs svzerod (EDV, ESV, peak P_v, SBP, DBP)",
          f"{1e3 * r['dt_s']:g} ms ({r['steps_per_beat']} steps/beat), "
@@ -116,28 +128,20 @@ def t_sphere0d() -> str:
         ["BCS model at its 1 %-accurate step vs svzerod at 1,000 steps/cycle",
          f"**{r['speedup_vs_svzerod_closed_loop_at_1pct']:.0f}x**"],
     ]
-    return provenance([d], how) + "\n" + table(["quantity", "value"], rows)
+    return table(["quantity", "value"], rows)
 
 
-def t_sphere0d_accuracy() -> str:
-    how = "python benchmarks/sphere0d.py"
-    d = load("sphere0d")
-    if d is None:
-        return missing("sphere0d", how)
-    r = d["result"]
+@from_results("sphere0d", "python benchmarks/sphere0d.py")
+def t_sphere0d_accuracy(r: dict, d: dict) -> str:
     rows = [["periodic beat of the simplified law vs svzerod 3.2 at 6,400 steps per beat (EDV, ESV, peak P_v, "
              "SBP, DBP): largest time step of 8, 4, 2, 1 ms within 1 %",
              f"{1e3 * r['dt_s']:g} ms, largest error {100 * r['max_rel_error_vs_svzerod']:.2f} %",
              "`benchmarks/sphere0d.py`"]]
-    return provenance([d], how) + "\n" + table(["check", "result", "measured by"], rows)
+    return table(["check", "result", "measured by"], rows)
 
 
-def t_sphere0d_checkouts() -> str:
-    how = "python benchmarks/sphere0d_checkouts.py CHECKOUT ..."
-    d = load("sphere0d_checkouts")
-    if d is None:
-        return missing("sphere0d_checkouts", how)
-    r = d["result"]
+@from_results("sphere0d_checkouts", "python benchmarks/sphere0d_checkouts.py CHECKOUT ...")
+def t_sphere0d_checkouts(r: dict, d: dict) -> str:
     rows = []
     for c in r["checkouts"]:
         lab = c["label"]
@@ -150,7 +154,7 @@ def t_sphere0d_checkouts() -> str:
             f"runs of {r['beats']} beats per measurement; checkouts run alternately, round after round, each with "
             f"its own Numba cache; load average {loads[0]:g}-{loads[-1]:g} during the rounds. "
             "A `-dirty` label would mean uncommitted changes under cardiosim/.\n")
-    return provenance([d], how) + "\n" + table(
+    return table(
         ["checkout", "per round", "best", "relative to the first"], rows) + note
 
 
@@ -209,12 +213,9 @@ def t_land2015_time() -> str:
          "peak RSS"], rows)
 
 
-def t_assembly() -> str:
-    how = "python benchmarks/assembly.py"
-    d = load("assembly")
-    if d is None:
-        return missing("assembly", how)
-    p1, th = d["result"]["linear_elasticity_P1"], d["result"]["guccione_taylor_hood_P2P1"]
+@from_results("assembly", "python benchmarks/assembly.py")
+def t_assembly(r: dict, d: dict) -> str:
+    p1, th = r["linear_elasticity_P1"], r["guccione_taylor_hood_P2P1"]
     v = d["versions"]
     peers = []
     if p1.get("skfem_elements_per_second"):
@@ -239,16 +240,12 @@ def t_assembly() -> str:
     if p1.get("max_abs_difference_vs_skfem") is not None:
         rows.append(["stiffness matrix, cardiosim vs scikit-fem (max difference / max entry)",
                      f"{p1['max_abs_difference_vs_skfem']:.1e}", ""])
-    return provenance([d], how) + "\n" + table(["case", "cardiosim", "peers (same script, same mesh and element)"],
+    return table(["case", "cardiosim", "peers (same script, same mesh and element)"],
                                                rows)
 
 
-def t_linear_solvers() -> str:
-    how = "python benchmarks/linear_solvers.py --levels 1 2 --ellipsoid 2"
-    d = load("linear_solvers")
-    if d is None:
-        return missing("linear_solvers", how)
-    r = d["result"]
+@from_results("linear_solvers", "python benchmarks/linear_solvers.py --levels 1 2 --ellipsoid 2")
+def t_linear_solvers(r: dict, d: dict) -> str:
     methods = [m for m in ("superlu", "umfpack", "cholmod", "pardiso", "pyamg", "block-gmres")
                if any("total_s" in c["methods"].get(m, {}) for c in r["cases"])]
     rows = []
@@ -274,16 +271,12 @@ def t_linear_solvers() -> str:
            f"the general cases: **{r['default']}**."
     if skipped:
         note += f" Not installed here: {', '.join(skipped)}."
-    return provenance([d], how) + "\n" + table(["case", "unknowns", "nonzeros"] + methods, rows) + note + "\n"
+    return table(["case", "unknowns", "nonzeros"] + methods, rows) + note + "\n"
 
 
 # ---- signals and assimilation -----------------------------------------------------------
-def t_signals() -> str:
-    how = "python benchmarks/signals.py"
-    d = load("signals")
-    if d is None:
-        return missing("signals", how)
-    r = d["result"]
+@from_results("signals", "python benchmarks/signals.py")
+def t_signals(r: dict, d: dict) -> str:
     rows = [
         [f"{r['hours']} h of ABP at 125 Hz ({sig(r['samples'] / 1e6)} M samples, {num(r['beats'])} beats): "
          "detection, features, artefacts, flags",
@@ -295,15 +288,11 @@ def t_signals() -> str:
         rows.append([f"onset detection alone, BioSPPy {d['versions'].get('biosppy')} `abp.abp` (Zong 2003)",
                      f"{sig(r['biosppy_seconds_for_24h'])} s: cardiosim **{r['speedup_vs_biosppy']:.1f}x** "
                      f"({num(r['beats_found_biosppy'])} beats found)"])
-    return provenance([d], how) + "\n" + table(["quantity", "value"], rows)
+    return table(["quantity", "value"], rows)
 
 
-def t_assimilation() -> str:
-    how = "python benchmarks/assimilation.py"
-    d = load("assimilation")
-    if d is None:
-        return missing("assimilation", how)
-    r = d["result"]
+@from_results("assimilation", "python benchmarks/assimilation.py")
+def t_assimilation(r: dict, d: dict) -> str:
     rows = [
         [f"ROUKF tracking one hour of arterial pressure ({num(r['beats'])} beats, {r['n_obs']} observations, "
          f"{len(r['parameters'].split(','))} parameters)",
@@ -319,7 +308,7 @@ def t_assimilation() -> str:
                      f"faster, cardiosim's UKF {r['speedup_ukf_vs_filterpy']:.2f}x"])
     err = ", ".join(f"{k} {100 * v:+.1f} %" for k, v in r["roukf_final_rel_error"].items())
     rows.append(["ROUKF estimate at the last beat vs the truth (sanity check)", err])
-    return provenance([d], how) + "\n" + table(["quantity", "value"], rows)
+    return table(["quantity", "value"], rows)
 
 
 # ---- README summaries -------------------------------------------------------------------

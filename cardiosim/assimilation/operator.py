@@ -70,6 +70,16 @@ class BeatOperator:
         for i in self._model_idx:
             model.parameter_value(parameters.names[i])  # an unknown name fails here, not per beat
         self.n_model = len(model.state_names)
+        # where each summary column comes from: the measuring site (P_max, P_min, P_mean)
+        # or the model's own summaries, by name
+        site = ("P_max", "P_min", "P_mean")
+        src = {name: i for i, name in enumerate(model.summary_names)}
+        absent = [n for n in AK.SUMMARY_NAMES if n not in site and n not in src]
+        if absent:
+            raise ParameterError(f"the model's beat summaries lack {absent}; it has {list(model.summary_names)}")
+        self._site_cols = [AK.SUMMARY_NAMES.index(n) for n in site]
+        self._model_cols = [j for j, n in enumerate(AK.SUMMARY_NAMES) if n not in site]
+        self._model_src = [src[AK.SUMMARY_NAMES[j]] for j in self._model_cols]
         self.retries = 0  # member-beats rerun with a finer step after a failed solve
 
     # -- the state as the filters see it -----------------------------------------------
@@ -159,12 +169,8 @@ class BeatOperator:
         X[:, :nm] = Xm
         X[:, nm:] = L
         S = np.empty((m, AK.N_SUMMARY))
-        col = {name: i for i, name in enumerate(self.model.summary_names)}
-        for name, j in self.summary_index.items():
-            if name in ("P_max", "P_min", "P_mean"):
-                S[:, j] = P_stats[:, ("P_max", "P_min", "P_mean").index(name)]
-            else:
-                S[:, j] = batch.summary[:, col[name]]
+        S[:, self._site_cols] = P_stats
+        S[:, self._model_cols] = batch.summary[:, self._model_src]
         return Z, S, batch.ok.copy()
 
     def initial_state(self) -> np.ndarray:
