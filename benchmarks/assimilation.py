@@ -12,6 +12,9 @@ Prints one JSON line. Keys:
   ms_per_beat                 the same run per beat
   roukf_final_rel_error       theta/theta_true - 1 at the last beat, per parameter (sanity)
   roukf_final_sd_log2         the filter's own sd of omega at the last beat
+  seconds_per_hour_with_co    the same hour with a monitor CO every 25 beats (5 % noise) also
+                              observed and the flow scale estimated (truth 1.2): 6 sigma points
+  roukf_co_final_rel_error    that run's theta/theta_true - 1 at the last beat, flow_scale included
   roukf_retried_member_beats  member-beats the operator re-ran with a finer step after a failed
                               solve (inside the timing; null if the operator does not count them)
   filterpy_ms_per_beat        filterpy's UnscentedKalmanFilter + MerweScaledSigmaPoints (alpha 0.5,
@@ -58,6 +61,8 @@ import numpy as np  # noqa: E402
 import cardiosim as cs  # noqa: E402
 from _record import record  # noqa: E402
 from cardiosim.assimilation import ROUKF, UKF, BeatOperator, ParameterSet, run_filter  # noqa: E402
+from cardiosim.assimilation import kernels as AK  # noqa: E402
+from cardiosim.assimilation.filters import FlowObservation  # noqa: E402
 from cardiosim.units import MMHG  # noqa: E402
 
 NAMES = "sigma0,Rd,P_at,Rp"
@@ -66,6 +71,7 @@ RR_MEAN = 0.8
 NOISE_MMHG = 2.0
 DRIFT = 0.01
 PRIOR_SD = 0.5
+CO_EVERY = 25  # beats between monitor CO values (about 20 s)
 
 
 def twin(op: BeatOperator, n_beats: int, seed: int):
@@ -76,10 +82,13 @@ def twin(op: BeatOperator, n_beats: int, seed: int):
     X, _, _ = op.periodic(om_true, RR_MEAN)
     arrays = op.members(om_true)  # packed once
     Z = np.empty((n_beats, op.n_obs))
+    co = np.empty(n_beats)
     for k in range(n_beats):
-        Z[k] = op.forecast(X, om_true, float(rr[k]), arrays=arrays)[0][0]
+        z, S = op.forecast(X, om_true, float(rr[k]), arrays=arrays)
+        Z[k] = z[0]
+        co[k] = (S[0, AK.B_VMAX] - S[0, AK.B_VMIN]) / rr[k]   # [m^3/s]
     Z += NOISE_MMHG * MMHG * rng.standard_normal(Z.shape)
-    return rr, Z, om_true[0]
+    return rr, Z, om_true[0], co
 
 
 def rel_error(ps: ParameterSet, omega, om_true) -> dict:
@@ -96,12 +105,12 @@ def best_of(n, f):
     return best, out
 
 
-def cardiosim_track(cls, op, x0, rr, z):
+def cardiosim_track(cls, op, x0, rr, z, flows=None):
     ps = op.parameters
     flt = cls(op, x0, np.zeros(ps.p), ps.prior_cov(), NOISE_MMHG * MMHG)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        tr = run_filter(flt, rr, z, np.ones(rr.size, dtype=bool))
+        tr = run_filter(flt, rr, z, np.ones(rr.size, dtype=bool), flows=flows)
     return tr, len(caught)
 
 
@@ -174,7 +183,7 @@ def main() -> None:
     model = cs.SphereModel()
     ps = ParameterSet.build(model, NAMES, prior_sd=PRIOR_SD, drift=DRIFT)
     op = BeatOperator(model, ps, n_obs=32)
-    rr, z, om_true = twin(op, a.beats, a.seed)
+    rr, z, om_true, co = twin(op, a.beats, a.seed)
     X0, _, _ = op.periodic(np.zeros((1, ps.p)), RR_MEAN)
     x0 = X0[0]
 
@@ -206,6 +215,22 @@ def main() -> None:
     out["roukf_final_rel_error"] = rel_error(ps, tr.omega[-1], om_true)
     out["roukf_final_sd_log2"] = [round(float(s), 4) for s in tr.sd[-1]]
     out["roukf_divergence_warnings"] = n_warn
+
+    # the same hour with a monitor CO every CO_EVERY beats (5 % seeded noise) observed too, and
+    # the flow scale (truth 1.2 x the model's) estimated with the other four
+    ps_f = ParameterSet.build(model, [*NAMES.split(","), "flow_scale"], prior_sd=PRIOR_SD, drift=DRIFT)
+    op_f = BeatOperator(model, ps_f, n_obs=32)
+    rng = np.random.default_rng(a.seed + 1)
+    flows = {k: FlowObservation(("CO",), np.array([1.2 * co[k] * (1 + 0.05 * rng.standard_normal())]),
+                                np.array([0.05 * 1.2 * co[k]])) for k in range(0, a.beats, CO_EVERY)}
+    cardiosim_track(ROUKF, op_f, x0, rr[:3], z[:3], {0: flows[0]})
+    t0 = time.perf_counter()
+    tr_f, _ = cardiosim_track(ROUKF, op_f, x0, rr, z, flows)
+    t_f = time.perf_counter() - t0
+    out["co_observations"] = len(flows)
+    out["seconds_per_hour_with_co"] = round(t_f * 3600.0 / float(rr.sum()), 3)
+    om_true_f = np.concatenate([om_true, [np.log2(1.2)]])
+    out["roukf_co_final_rel_error"] = rel_error(ps_f, tr_f.omega[-1], om_true_f)
 
     rs, zs = rr[:nf], z[:nf]
     t_ukf, (tr_u, _) = best_of(a.repeats, lambda: cardiosim_track(UKF, op, x0, rs, zs))

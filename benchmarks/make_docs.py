@@ -298,6 +298,10 @@ def t_assimilation(r: dict, d: dict) -> str:
          f"{len(r['parameters'].split(','))} parameters)",
          f"**{sig(r['seconds_per_hour_of_record'])} s**, {sig(r['ms_per_beat'])} ms per beat, "
          f"{r['roukf_sigma_points']} model runs per beat"],
+        *([[f"the same with a monitor CO every 25 beats also observed ({r['co_observations']} values) and the "
+            f"flow scale estimated", f"**{sig(r['seconds_per_hour_with_co'])} s** per hour; flow scale "
+            f"{100 * r['roukf_co_final_rel_error']['flow_scale']:+.1f} % of the truth at the last beat"]]
+          if r.get("seconds_per_hour_with_co") is not None else []),
         [f"cardiosim UKF on the augmented state ({r['ukf_sigma_points']} sigma points)",
          f"{sig(r['cardiosim_ukf_ms_per_beat'])} ms per beat"],
     ]
@@ -308,6 +312,45 @@ def t_assimilation(r: dict, d: dict) -> str:
                      f"faster, cardiosim's UKF {r['speedup_ukf_vs_filterpy']:.2f}x"])
     err = ", ".join(f"{k} {100 * v:+.1f} %" for k, v in r["roukf_final_rel_error"].items())
     rows.append(["ROUKF estimate at the last beat vs the truth (sanity check)", err])
+    return table(["quantity", "value"], rows)
+
+
+@from_results("cardiac_output", "python benchmarks/cardiac_output.py")
+def t_cardiac_output(r: dict, d: dict) -> str:
+    peers = ", ".join(f"{k} {v:.1f}" for k, v in sorted(r["mcl_peer_sv_pe_pct"].items(), key=lambda kv: kv[1]))
+    rows = [
+        ["mock loop, one-point CO on the first step: SV percentage error, pooled (goal <= 20 %)",
+         f"**{r['mcl_sv_pe_pct']:.1f} %**"],
+        ["  per state: normovolemic / cardiogenic shock / hyperdynamic",
+         " / ".join(f"{v['sv_pe_pct']:.1f} %" for v in r["mcl_states"].values())],
+        ["mock loop: SV bias (goal within +-5 %)", f"{r['mcl_sv_bias_pct']:+.1f} %"],
+        ["mock loop: direction of CO change > 0.2 L/min (goal >= 95 %)", f"{r['mcl_co_direction_pct']:.0f} %"],
+        ["mock loop: classical estimators, same point (pooled percentage error)",
+         f"best {r['mcl_best_peer']} **{r['mcl_best_peer_sv_pe_pct']:.1f} %**; {peers}"],
+        ["mock loop: patient-size prior only, adult of 1.8 m2 (goal <= 45 %)",
+         f"{r['mcl_prior_only_sv_pe_pct']:.1f} % (bias {r['mcl_prior_only_sv_bias_pct']:+.1f} %)"],
+    ]
+    if r.get("mcl_ppv_r") is not None:
+        rows.append([f"mock loop SVV steps ({r['mcl_svv_steps']}): PPV vs flow SVV (goal r >= 0.9, bias within 2)",
+                     f"r {r['mcl_ppv_r']:.3f}, bias {r['mcl_ppv_bias_pts']:+.1f} points"])
+    if r.get("mcl_svv_r") is not None:
+        rows.append(["mock loop SVV steps: model SVV vs flow SVV",
+                     f"r {r['mcl_svv_r']:.3f}, bias {r['mcl_svv_bias_pts']:+.1f} points"])
+    if r.get("flotrac_sv_pe_pct") is not None:
+        rows.append(["FloTrac record, `--reference first`: SV / CO percentage error (goal <= 30 %)",
+                     f"{r['flotrac_sv_pe_pct']:.1f} % / {r['flotrac_co_pe_pct']:.1f} %"])
+        rows.append(["FloTrac: concordance of CO changes (goal >= 90 %)", f"{r['flotrac_co_concordance_pct']:.0f} %"])
+        rows.append(["FloTrac: fluid boluses, SV change FloTrac vs model (goal within 10 points)",
+                     "; ".join(f"{a:+.1f} % vs {b:+.1f} %" for a, b in r["flotrac_bolus_sv_changes_pct"])])
+        if r.get("flotrac_svv_bias_pts") is not None:
+            rows.append(["FloTrac: model SVV - EV1000 SVV per 30 s window (goal within 3 points); PPV - EV1000",
+                         f"{r['flotrac_svv_bias_pts']:+.1f} points; {r['flotrac_ppv_bias_pts']:+.1f} points "
+                         f"({r['flotrac_svv_windows']} windows)"])
+        if r.get("flotrac_observed_co_sv_pe_pct") is not None:
+            rows.append(["FloTrac: every EV1000 CO observed in the filter (`--observe ABP,CO`, not independent): "
+                         "SV / CO percentage error, SV r",
+                         f"{r['flotrac_observed_co_sv_pe_pct']:.1f} % / {r['flotrac_observed_co_co_pe_pct']:.1f} %, "
+                         f"r {r['flotrac_observed_co_sv_r']:.2f}"])
     return table(["quantity", "value"], rows)
 
 
@@ -410,7 +453,7 @@ def t_readme_verification() -> str:
 RENDER = {"sphere0d": t_sphere0d, "sphere0d-accuracy": t_sphere0d_accuracy,
           "sphere0d-checkouts": t_sphere0d_checkouts, "land2015": t_land2015, "land2015-time": t_land2015_time,
           "assembly": t_assembly, "linear-solvers": t_linear_solvers, "signals": t_signals,
-          "assimilation": t_assimilation, "readme-speed": t_readme_speed, "readme-verification": t_readme_verification}
+          "assimilation": t_assimilation, "cardiac-output": t_cardiac_output, "readme-speed": t_readme_speed, "readme-verification": t_readme_verification}
 
 
 def render(text: str) -> str:

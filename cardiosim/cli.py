@@ -62,13 +62,18 @@ def _calibration_settings(args):
         kw["sigma_mmhg"] = args.sigma_mmhg
     if args.drift is not None:
         kw["drift_log2_per_beat"] = args.drift
+    if getattr(args, "observe", None):
+        kw["observe"] = args.observe
+    if getattr(args, "flow_sd_pct", None) is not None:
+        kw["flow_sd_pct"] = args.flow_sd_pct
     return CalibrationSettings(**kw)
 
 
-def _run_calibration(record, args, command: str, extra=None) -> int:
+def _run_calibration(record, args, command: str, extra=None, reference=None, patient=None) -> int:
     from .assimilation import calibrate
 
-    cal = calibrate(record, _calibration_settings(args), progress=not args.quiet)
+    cal = calibrate(record, _calibration_settings(args), progress=not args.quiet, reference=reference,
+                    patient=patient)
     print(cal.summary_text())
     cal.write(args.out, command=command)
     if extra is not None:
@@ -79,9 +84,15 @@ def _run_calibration(record, args, command: str, extra=None) -> int:
 
 
 def cmd_calibrate(args) -> int:
+    from .assimilation.reference import parse_reference
+
+    from .assimilation.patient import Patient
+
+    refs = [parse_reference(r) for r in (args.reference or [])]
+    patient = Patient.parse(args.patient) if args.patient else None
     record = _read_record(args)
     command = _command(args)
-    return _run_calibration(record, args, command)
+    return _run_calibration(record, args, command, reference=refs, patient=patient)
 
 
 def cmd_calibrate_cohort(args) -> int:
@@ -226,6 +237,18 @@ def make_parser() -> argparse.ArgumentParser:
     cal = sub.add_parser("calibrate", help="calibrate and track the heart model on a record's arterial pressure")
     cal.add_argument("record", help="WFDB record (stem or .hea), CSV/Parquet file or folder, .vital file")
     _calibration_arguments(cal, "cardiosim-calibration")
+    cal.add_argument("--reference", action="append", metavar="CO=L_MIN@S|SV=ML@S|first",
+                     help="reference cardiac output [L/min] or stroke volume [mL] at a time [s from the "
+                          "record start], e.g. CO=4.6@120 (repeatable), or 'first': the first value of the "
+                          "record's CO or SV numeric. Sets the SV/CO scale; without it SV and CO are relative")
+    cal.add_argument("--observe", metavar="ABP[,CO][,SV]",
+                     help="what the filter observes: ABP (default), plus the record's CO and/or SV numerics "
+                          "(and any --reference) as sparse observations that track the SV/CO scale")
+    cal.add_argument("--flow-sd-pct", type=float, dest="flow_sd_pct",
+                     help="observation error of CO/SV values, %% of the value (default 10)")
+    cal.add_argument("--patient", metavar="age=Y,sex=M|F,height=CM,weight=KG",
+                     help="patient size; without --reference, height and weight set the SV/CO scale "
+                          "from the expected heart size (body surface area)")
     _record_arguments(cal)
     cal.set_defaults(func=cmd_calibrate)
 

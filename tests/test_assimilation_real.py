@@ -77,3 +77,14 @@ def test_agreement_statistics_on_known_series():
     assert b["bias"] == pytest.approx(5.0) and b["loa_low"] == pytest.approx(5.0)
     c = agreement(ref, 2 * ref)  # a pure scale error: calibration removes it
     assert c["calibrated_percentage_error"] == pytest.approx(0.0, abs=1e-9)
+
+
+def test_implausible_coupling_of_the_mimic_record_is_flagged(calibrations):
+    """03700181: the model's median Ea/Ees is far below any physiological coupling (0.2-4)."""
+    _, cal = _cal(calibrations, RECORDS[0])
+    b = cal.beats
+    assert np.nanmedian(b.Ea_Ees) < 0.2
+    flagged = b.implausible.str.contains("Ea_Ees")
+    assert flagged.sum() == int(((b.Ea_Ees < 0.2) | (b.Ea_Ees > 4.0)).sum()) > 0.5 * len(b)
+    assert any(w.startswith("Ea/Ees median") and "likely cause: a pressure offset" in w for w in cal.warnings)
+    assert "Ea/Ees median" in cal.summary_text()

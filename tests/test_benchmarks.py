@@ -43,7 +43,9 @@ CASES = {
     "sphere0d_checkouts": ("sphere0d_checkouts", ["beats", "repeats", "best", "relative_to_first"]),
     "signals": ("signals", ["seconds_for_24h", "beats_per_second", "beats", "clean_beats",
                             "detection_seconds_for_24h", "beats_true", "beats_found_cardiosim"]),
-    "assimilation": ("assimilation", ["seconds_per_hour_of_record", "ms_per_beat", "cardiosim_ukf_ms_per_beat",
+    "cardiac_output": ("cardiac_output", ["mcl_sv_pe_pct", "mcl_sv_bias_pct", "mcl_co_direction_pct",
+                                          "mcl_best_peer_sv_pe_pct", "mcl_prior_only_sv_pe_pct"]),
+    "assimilation": ("assimilation", ["seconds_per_hour_of_record", "seconds_per_hour_with_co", "ms_per_beat", "cardiosim_ukf_ms_per_beat",
                                       "roukf_final_rel_error", "roukf_final_sd_log2"]),
 }
 

@@ -20,15 +20,20 @@ import numpy as np
 import pandas as pd
 
 from ..errors import ParameterError
+from ..signals.record import RecordError
 from ..models.sphere import SphereModel
 from ..units import MMHG, convert
 from . import kernels as AK
 from .filters import FILTERS, Track, run_filter
 from .identifiability import CANDIDATES, Identifiability, analyse
 from .lsq import LsqResult, fit_periodic
-from .observations import BeatObservations, ObservationError, from_record, require_observed
+from .observations import BeatObservations, ObservationError, flow_observations, from_record, require_observed
 from .operator import BeatOperator
-from .parameters import ParameterSet, apply, clinical_unit, to_clinical
+from .parameters import (ESTIMABLE, FLOW_EXPONENT, Estimated, ParameterSet, apply, clinical_unit,
+                         scale_parameters, to_clinical)
+from .indicators import flag_implausible
+from .patient import Patient, size_scale
+from .reference import FlowScale, Reference, flow_scale, resolve
 
 METHODS = ("roukf", "ukf", "enkf", "lsq")
 
@@ -57,6 +62,10 @@ class CalibrationSettings:
     corrected: tuple | None = None
     dt_s: float = 1e-3
     line: bool = True
+    observe: tuple = ("ABP",)
+    flow_sd_pct: float = 10.0
+    flow_scale_sd_log2: float = 0.5
+    flow_scale_drift_log2_per_beat: float = 0.002
 
     def __post_init__(self):
         if self.method not in METHODS:
@@ -73,6 +82,17 @@ class CalibrationSettings:
             raise ParameterError(f"members must be >= 8 for the ensemble filter, got {self.members}")
         if self.fit_beats < 5:
             raise ParameterError(f"fit_beats must be >= 5, got {self.fit_beats}")
+        obs = tuple(s.strip().upper() for s in (self.observe.split(",") if isinstance(self.observe, str)
+                                                else self.observe) if s.strip())
+        object.__setattr__(self, "observe", obs)
+        unknown = [o for o in obs if o not in ("ABP", "CO", "SV")]
+        if unknown or "ABP" not in obs:
+            raise ParameterError(f"observe must name ABP and optionally CO, SV (e.g. ABP,CO), got "
+                                 f"{','.join(obs) or 'nothing'}")
+        if not (math.isfinite(self.flow_sd_pct) and self.flow_sd_pct > 0):
+            raise ParameterError(f"flow_sd_pct must be > 0 %, got {self.flow_sd_pct!r}")
+        if self.method == "lsq" and len(obs) > 1:
+            raise ParameterError("flow observations (observe CO/SV) need a sequential filter, not lsq")
 
 
 @dataclass
@@ -93,6 +113,17 @@ class Calibration:
     warnings: list = field(default_factory=list)
     model: SphereModel | None = None
     line: tuple | None = None
+    scale: FlowScale | None = None
+    patient: Patient | None = None
+    respiratory: pd.DataFrame | None = None
+
+    @property
+    def scale_text(self) -> str:
+        """Where the SV and CO scale came from, as the summary and the figures say it."""
+        if self.scale is not None:
+            return f"scale: {self.scale.source}; flow scale k = {self.scale.k:.3f}"
+        return ("scale: none - SV and CO come from the default adult heart (Caruel 2014 sphere), "
+                "not from this patient: read them as relative (give --reference for a true scale)")
 
     # -- figures the user reads ---------------------------------------------------------
     def rmse_mmhg(self) -> dict:
@@ -140,6 +171,31 @@ class Calibration:
             "model_mmHg": (tr.z_pred[k] / MMHG).ravel(),
         })
 
+    def variation(self, record=None, window_s: float = 30.0) -> pd.DataFrame:
+        """PPV (measured) and the model's SVV [%] per window of ``window_s``, per respiratory cycle.
+
+        The cycle is that of the record's respiration channel (role RESP) when ``record`` has
+        one, otherwise the modulation of the measured pulse pressure (Michard et al. 2000).
+        """
+        from ..signals.variation import cycle_variation, respiratory_period, windowed
+
+        a = self.analysis.beats
+        clean = a[a["clean"]]
+        t_pp, pp = clean["peak_s"].to_numpy(float), clean["pp_mmHg"].to_numpy(float)
+        resp = record.find("RESP") if record is not None else None
+        if resp is not None:
+            period, source = respiratory_period(resp.times_s, np.asarray(resp.values, float)), f"channel {resp.name}"
+        else:
+            period, source = respiratory_period(t_pp, pp), "pulse-pressure modulation"
+        b = self.beats[self.beats["observed"]]
+        t0, t1 = float(t_pp[0]), float(t_pp[-1])
+        ppv = windowed(cycle_variation(t_pp, pp, period), window_s, t0, t1)
+        svv = windowed(cycle_variation(b["t_s"].to_numpy(float), b["SV_mL"].to_numpy(float), period),
+                       window_s, t0, t1)
+        return pd.DataFrame({"start_s": ppv.start_s, "end_s": ppv.end_s, "cycles": ppv.cycles,
+                             "PPV_pct": ppv.variation_pct, "SVV_pct": svv.variation_pct,
+                             "resp_period_s": period, "period_from": source})
+
     def summary_text(self) -> str:
         obs = self.observations
         lines = [f"calibration of {self.source}: method {self.settings.method}, "
@@ -149,6 +205,11 @@ class Calibration:
             lines.append(f"  skipped {r.beats:5d}  {r.reason}")
         if self.line is not None:
             lines.append(f"measuring-site line: {self.line[0]:.2f} Hz, damping {self.line[1]:.2f}")
+        lines.append(self.scale_text)
+        if self.scale is not None and len(self.scale.table) > 1 and "residual_pct" in self.scale.table:
+            for r in self.scale.table.itertuples():
+                lines.append(f"  reference {r.kind} {r.reference:g} {r.unit} at {r.t_s:g} s: model "
+                             f"{r.model_scaled:.3g} ({r.residual_pct:+.1f} %)")
         lines.append(f"observation error {self.sigma_pa / MMHG:.2f} mmHg per point; lag {obs.lag_s * 1e3:.0f} ms; "
                      f"first fit RMSE {self.lsq.rmse_pa / MMHG:.2f} mmHg on the mean beat")
         r = self.rmse_mmhg()
@@ -167,6 +228,11 @@ class Calibration:
         for col, unit in (("SV_mL", "mL"), ("CO_L_min", "L/min"), ("EF", ""), ("Ea_Ees", "")):
             if col in b:
                 lines.append(f"  {col:8s} median {np.nanmedian(b[col]):.3g} {unit}")
+        if self.respiratory is not None and self.respiratory["cycles"].sum() > 0:
+            v = self.respiratory
+            lines.append(f"  PPV      median {np.nanmedian(v.PPV_pct):.3g} %, model SVV median "
+                         f"{np.nanmedian(v.SVV_pct):.3g} % (respiratory period {v.resp_period_s.iloc[0]:.2g} s "
+                         f"from the {v.period_from.iloc[0]})")
         for w in self.warnings:
             lines.append(f"warning: {w}")
         return "\n".join(lines)
@@ -187,6 +253,10 @@ class Calibration:
                 "collinearity_index": self.identifiability.collinearity,
                 "table": self.identifiability.table.to_dict(orient="records")},
             "espvr": self.espvr,
+            "patient": None if self.patient is None else {**dataclasses.asdict(self.patient),
+                                                           "bsa_m2": self.patient.bsa_m2},
+            "scale": {"text": self.scale_text,
+                      **({"k": None, "source": "none"} if self.scale is None else self.scale.describe())},
             "measuring_site_line": None if self.line is None else {
                 "natural_frequency_Hz": self.line[0], "damping_ratio": self.line[1],
                 "meaning": "second-order transfer from the model's arterial pressure to the "
@@ -208,6 +278,8 @@ class Calibration:
         out.mkdir(parents=True, exist_ok=True)
         io.write_csv(out / "calibration.csv", self.beats)
         io.write_csv(out / "waveforms.csv", self.waveforms())
+        if self.respiratory is not None:
+            io.write_csv(out / "variation.csv", self.respiratory)
         meta = io.provenance(command, self.describe(), seed=self.settings.seed)
         io.write_json(out / "run.json", meta)
         io.write_figure(out / "trends.png", figures.trends(self))
@@ -217,7 +289,9 @@ class Calibration:
 
 # ---------------------------------------------------------------------------------------
 def calibrate(record, settings: CalibrationSettings | None = None, *, model: SphereModel | None = None,
-              analysis=None, progress: bool | Callable[[int], None] = False, **overrides) -> Calibration:
+              analysis=None, progress: bool | Callable[[int], None] = False,
+              reference: "Reference | str | list | tuple | None" = None,
+              patient: "Patient | str | None" = None, **overrides) -> Calibration:
     """Calibrate and track the 0D model on a record's arterial pressure.
 
     Parameters
@@ -232,6 +306,14 @@ def calibrate(record, settings: CalibrationSettings | None = None, *, model: Sph
         Reuse an analysis of the record.
     progress : bool or callable
         Show a tqdm bar, or call ``progress(beats_done)``.
+    reference : Reference, str or sequence of them, optional
+        Reference SV or CO (``"CO=4.6@120"``: L/min at 120 s; ``"SV=70@0"``; ``"first"``: the
+        first value of the record's CO or SV numeric). It fixes the flow scale that the
+        pressure cannot see (:mod:`.reference`), which is then held over the record.
+    patient : Patient or str, optional
+        Patient size (``"age=62,sex=F,height=165,weight=70"``); default: age and sex from the
+        record's header where it gives them. Without a reference, height and weight set the
+        flow scale from the expected heart size (:mod:`.patient`).
     """
     from ..signals import analyse_arterial, read_record
 
@@ -246,6 +328,14 @@ def calibrate(record, settings: CalibrationSettings | None = None, *, model: Sph
             s.strip() for s in settings.estimate.split(",") if s.strip()))
     if not hasattr(record, "channels"):
         record = read_record(record)
+    if reference is None:
+        reference = ()
+    elif isinstance(reference, (str, Reference)):
+        reference = (reference,)
+    refs = resolve(reference, record)
+    if isinstance(patient, str):
+        patient = Patient.parse(patient)
+    patient = patient or Patient.from_record(record)
     analysis = analysis or analyse_arterial(record)
     model = model or SphereModel()
     model = dataclasses.replace(model, dt=settings.dt_s)
@@ -299,6 +389,24 @@ def calibrate(record, settings: CalibrationSettings | None = None, *, model: Sph
         sigma = max(float(np.sqrt(np.mean(resid ** 2))), obs.noise_pa if math.isfinite(obs.noise_pa) else 0.0,
                     0.5 * MMHG)
     espvr = espvr_at(op, res.omega, T_med, res.x_periodic)
+    # flow observations: the scale k becomes a filter parameter, started from the first one
+    flow_kinds = [o for o in settings.observe if o != "ABP"]
+    flows, flow_table = ({}, None)
+    omega0 = res.omega
+    if flow_kinds:
+        flows, flow_table = flow_observations(record, obs, flow_kinds, settings.flow_sd_pct, refs)
+        if not flows:
+            raise ObservationError(f"{record.source}: no {'/'.join(flow_kinds)} value falls within a beat")
+        first = flows[min(flows)]
+        _, S0 = op.forecast(res.x_periodic[None].copy(), res.omega[None], T_med)
+        sv0 = float(S0[0, AK.B_VMAX] - S0[0, AK.B_VMIN])
+        v0 = first.values[0] * (T_med if first.kinds[0] == "CO" else 1.0)
+        items = [Estimated(n, prior_sd=settings.prior_sd_log2, drift=settings.drift_log2_per_beat) for n in names]
+        items.append(Estimated("flow_scale", prior_sd=settings.flow_scale_sd_log2,
+                               drift=settings.flow_scale_drift_log2_per_beat, baseline=v0 / sv0))
+        ps = ParameterSet.build(model, items)
+        op = BeatOperator(model, ps, n_obs=settings.n_obs, line=line)
+        omega0 = np.concatenate([res.omega, [0.0]])
     # 4. the filter
     x0 = res.x_periodic
     cal_warn: list[str] = []
@@ -315,11 +423,11 @@ def calibrate(record, settings: CalibrationSettings | None = None, *, model: Sph
         else:
             cls = FILTERS[settings.method]
             kw = {"members": settings.members} if settings.method == "enkf" else {}
-            flt = cls(op, x0, res.omega, np.diag(ps.prior_sd ** 2), sigma,
+            flt = cls(op, x0, omega0, np.diag(ps.prior_sd ** 2), sigma,
                       corrected=settings.corrected, seed=settings.seed, **kw)
             with warnings.catch_warnings(record=True) as caught:
                 warnings.simplefilter("always")
-                track = run_filter(flt, obs.rr_s, obs.z_pa, obs.observed, progress=cb)
+                track = run_filter(flt, obs.rr_s, obs.z_pa, obs.observed, progress=cb, flows=flows)
             cal_warn += [str(w.message) for w in caught]
     finally:
         if bar is not None:
@@ -328,9 +436,49 @@ def calibrate(record, settings: CalibrationSettings | None = None, *, model: Sph
         cal_warn.append(f"a parameter reached its bound on {int(track.clipped.sum())} beats; the "
                         f"estimate there is the bound (widen the bounds if this is physiological)")
     beats = beat_table(ps, obs, track, analysis, espvr)
+    scale = None
+    if flows:
+        k_last = float(beats["flow_scale"].iloc[-1])
+        used = ", ".join(f"{n} {kind}" for kind, n in flow_table.kind.value_counts().items())
+        scale = FlowScale(k_last, f"flow observations in the filter ({used}, sd {settings.flow_sd_pct:g} %)",
+                          flow_table)
+        model = model.scaled(k_last)
+        espvr = dict(espvr, Ees_mmHg_per_mL=espvr["Ees_mmHg_per_mL"] / k_last, V_d_mL=espvr["V_d_mL"] * k_last)
+    elif refs:
+        # the pressure cannot see k: fit it to the references, then scale everything exactly
+        scale = flow_scale(refs, beats["t_s"].to_numpy(), beats["SV_mL"].to_numpy(), beats["rr_s"].to_numpy(),
+                           beats["observed"].to_numpy())
+    elif patient is not None and patient.bsa_m2 is not None:
+        scale = size_scale(patient, beats["t_s"].to_numpy(), beats["EDV_mL"].to_numpy(),
+                           beats["observed"].to_numpy())
+    if scale is not None and not flows:
+        k = scale.k
+        model = model.scaled(k)
+        ps = scale_parameters(ps, k)
+        track = dataclasses.replace(track, summary=track.summary * k ** np.asarray(AK.SUMMARY_FLOW_EXPONENT),
+                                    x=_scale_state(model, track.x, k))
+        res = dataclasses.replace(res, x_periodic=_scale_state(model, res.x_periodic, k))
+        espvr = dict(espvr, Ees_mmHg_per_mL=espvr["Ees_mmHg_per_mL"] / k, V_d_mL=espvr["V_d_mL"] * k)
+        beats = beat_table(ps, obs, track, analysis, espvr)
+    beats["scale"] = ("reference" if refs else "patient size") if scale is not None else "none: relative"
+    beats["implausible"], implausible = flag_implausible(beats)
+    cal_warn += implausible
     cal = Calibration(str(record.source), settings, ps, obs, res, track, ident, sigma, espvr, beats,
-                      analysis, cal_warn, model, line)
+                      analysis, cal_warn, model, line, scale, patient)
+    try:
+        cal.respiratory = cal.variation(record)
+    except RecordError as exc:
+        cal.warnings.append(f"no PPV/SVV: {exc}")
     return cal
+
+
+
+def _scale_state(model: SphereModel, X: np.ndarray, k: float) -> np.ndarray:
+    """Model states scaled by k; the entries the operator appends (the line) do not change."""
+    n = len(model.state_names)
+    out = np.array(X, dtype=float)
+    out[..., :n] = model.scale_state(out[..., :n], k)
+    return out
 
 
 class EnsembleBeat:
@@ -420,11 +568,14 @@ def beat_table(ps: ParameterSet, obs: BeatObservations, tr: Track, analysis, esp
                          "observed": obs.observed[:n], "reason": obs.reason[:n]}
     theta = ps.theta(tr.omega)
     sd = tr.sd
+    # a tracked flow scale k shows the parameters of the k-scaled model (R / k, C x k)
+    kb = theta[:, ps.names.index("flow_scale")] if "flow_scale" in ps.names else np.ones(n)
     for i, name in enumerate(ps.names):
-        d[name] = to_clinical(name, theta[:, i])
+        f = kb ** FLOW_EXPONENT.get(ESTIMABLE[name][2], 0)
+        d[name] = to_clinical(name, theta[:, i]) * f
         d[f"{name}_sd"] = d[name] * math.log(2) * sd[:, i]
-        d[f"{name}_lo"] = to_clinical(name, ps.theta0[i] * np.exp2(tr.omega[:, i] - 1.96 * sd[:, i]))
-        d[f"{name}_hi"] = to_clinical(name, ps.theta0[i] * np.exp2(tr.omega[:, i] + 1.96 * sd[:, i]))
+        d[f"{name}_lo"] = to_clinical(name, ps.theta0[i] * np.exp2(tr.omega[:, i] - 1.96 * sd[:, i])) * f
+        d[f"{name}_hi"] = to_clinical(name, ps.theta0[i] * np.exp2(tr.omega[:, i] + 1.96 * sd[:, i])) * f
     S = tr.summary
     edv, esv = S[:, AK.B_VMAX], S[:, AK.B_VMIN]
     sv = edv - esv
@@ -435,7 +586,7 @@ def beat_table(ps: ParameterSet, obs: BeatObservations, tr: Track, analysis, esp
     pes = S[:, AK.B_PES]
     d["Pes_mmHg"] = pes / MMHG
     d["Ea_mmHg_per_mL"] = pes / MMHG / (sv * 1e6)
-    vd = espvr.get("V_d_mL", float("nan")) * 1e-6
+    vd = espvr.get("V_d_mL", float("nan")) * 1e-6 * kb
     ees = pes / (esv - vd)
     d["Ees_mmHg_per_mL"] = ees / MMHG * 1e-6
     d["Ea_Ees"] = d["Ea_mmHg_per_mL"] / d["Ees_mmHg_per_mL"]

@@ -118,3 +118,61 @@ def fluid_boluses(record) -> list[tuple[float, float]]:
                 end = None
             out.append((float(ti), float(end if end is not None else ti + 100.0)))
     return out
+
+
+def flow_steps(record, analysis, flow: str = "flow", trim_s: tuple[float, float] = (5.0, 2.0)) -> pd.DataFrame:
+    """Reference SV and CO of each part of a joined record from its flow waveform.
+
+    ``record.provenance["parts"]`` (:func:`cardiosim.signals.join.join_records`) gives the
+    parts; each is trimmed by ``trim_s`` (start, end) against the transition. SV is the mean
+    flow times the median RR of the part's clean beats; CO the mean flow.
+    """
+    parts = list(record.provenance.get("parts", []))
+    if not parts:
+        raise ValueError(f"{record.source}: no parts (join the steps with join_records)")
+    ch = record.channel(flow)
+    q = convert(np.asarray(ch.values, float), ch.unit, "mL/s")
+    t = ch.times_s
+    b = analysis.beats
+    ends = [p["start_s"] for p in parts[1:]] + [record.duration_s]
+    rows = []
+    for i, (p, end) in enumerate(zip(parts, ends)):
+        lo, hi = p["start_s"] + trim_s[0], end - trim_s[1]
+        m = (t >= lo) & (t < hi)
+        beats = b[(b.peak_s >= lo) & (b.peak_s < hi) & b.clean]
+        rr = float(np.median(beats.rr_s)) if len(beats) else float("nan")
+        mean_q = float(np.nanmean(q[m]))
+        rows.append({"step": i, "source": p["source"], "start_s": lo, "end_s": hi, "beats": int(len(beats)),
+                     "rr_s": rr, "SV_ref_mL": mean_q * rr, "CO_ref_L_min": mean_q * 60.0 / 1000.0})
+    return pd.DataFrame(rows)
+
+
+def step_medians(steps: pd.DataFrame, t_s: np.ndarray, values: np.ndarray, use: np.ndarray) -> np.ndarray:
+    """Median of ``values`` over the beats ``use`` whose time lies in each step."""
+    out = np.full(len(steps), np.nan)
+    for i, r in enumerate(steps.itertuples()):
+        m = use & (t_s >= r.start_s) & (t_s < r.end_s) & np.isfinite(values)
+        if m.any():
+            out[i] = float(np.median(values[m]))
+    return out
+
+
+def step_agreement(sv_ref: np.ndarray, sv: np.ndarray, co_ref: np.ndarray, co: np.ndarray,
+                   skip_first: bool = True, min_change_l_min: float = 0.2) -> dict:
+    """Percentage error (Critchley & Critchley 1999), bias and direction of CO change from step 0.
+
+    Over the steps after the first when ``skip_first`` (the first gave the reference). The
+    direction counts the steps whose reference CO moved more than ``min_change_l_min`` from
+    step 0: the model's change from its step 0 must have the same sign.
+    """
+    s = slice(1, None) if skip_first else slice(None)
+    d = sv[s] - sv_ref[s]
+    mean_ref = float(np.mean(sv_ref[s]))
+    dref = co_ref[1:] - co_ref[0]
+    dmod = co[1:] - co[0]
+    big = np.abs(dref) > min_change_l_min
+    return {"steps": int(d.size), "diff_mL": d, "reference_mean_mL": mean_ref,
+            "sv_pe_pct": 100 * 1.96 * float(np.std(d, ddof=1)) / mean_ref,
+            "sv_bias_pct": 100 * float(np.mean(d)) / mean_ref,
+            "co_direction_pct": 100 * float(np.mean(np.sign(dref[big]) == np.sign(dmod[big]))) if big.any()
+            else float("nan"), "direction_steps": int(big.sum())}

@@ -30,9 +30,18 @@ def trends(cal):
     ax.set_ylabel("pressure\n[mmHg]")
     ax.legend(loc="upper right", fontsize=7, ncol=2)
     ax = axes[-1]
-    ax.plot(t, b["SV_mL"], lw=1, color="C2", label="SV [mL]")
-    ax.plot(t, b["CO_L_min"] * 10, lw=1, color="C4", label="CO x10 [L/min]")
-    ax.set_ylabel("model\nSV, CO")
+    if cal.scale is None:
+        # no flow scale: SV and CO only relative, to their median over the first minute
+        first = b["t_s"] <= b["t_s"].iloc[0] + 60.0
+        ax.plot(t, b["SV_mL"] / np.nanmedian(b["SV_mL"][first]), lw=1, color="C2", label="SV")
+        ax.plot(t, b["CO_L_min"] / np.nanmedian(b["CO_L_min"][first]), lw=1, color="C4", label="CO")
+        ax.set_ylabel("model SV, CO\nrelative to\nthe first minute")
+        ax.set_title("no flow scale (give --reference or --patient): SV and CO are relative", fontsize=7)
+    else:
+        ax.plot(t, b["SV_mL"], lw=1, color="C2", label="SV [mL]")
+        ax.plot(t, b["CO_L_min"] * 10, lw=1, color="C4", label="CO x10 [L/min]")
+        ax.set_ylabel("model\nSV, CO")
+        ax.set_title(cal.scale_text, fontsize=7)
     ax.legend(loc="upper right", fontsize=7)
     axes[-1].set_xlabel("time [min]")
     skipped = ~b["observed"].to_numpy()

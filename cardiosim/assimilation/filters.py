@@ -92,6 +92,25 @@ class SequentialFilter:
         self.om, clipped = self.op.parameters.clip(self.om)
         return bool(np.any(clipped))
 
+    def _observed(self, z, Z, Sm, T, flows):
+        """(observed values, their forecast per member, sd) of this beat, or None.
+
+        The arterial pressure points (sd ``sigma``) followed by the beat's flow observations
+        (SV or CO, each with its own sd), predicted from the members' beat summaries.
+        """
+        parts_z, parts_Z, parts_sd = [], [], []
+        if z is not None:
+            parts_z.append(z)
+            parts_Z.append(Z)
+            parts_sd.append(np.full(z.size, self.sigma))
+        if flows is not None:
+            parts_z.append(flows.values)
+            parts_Z.append(self.op.flow_forecast(Sm, T, flows.kinds))
+            parts_sd.append(flows.sd)
+        if not parts_z:
+            return None
+        return np.concatenate(parts_z), np.concatenate(parts_Z, axis=1), np.concatenate(parts_sd)
+
 
 class ROUKF(SequentialFilter):
     """Reduced-order UKF with simplex sigma points (Moireau & Chapelle 2011).
@@ -112,7 +131,7 @@ class ROUKF(SequentialFilter):
         self.L[NS:, :] = np.eye(p)
         self.U = np.linalg.inv(self.P0)
 
-    def step(self, T: float, z: np.ndarray | None):
+    def step(self, T: float, z: np.ndarray | None, flows: "FlowObservation | None" = None):
         p, a, I, NS = self.p, self.a, self.I, self.ns
         C = safe_cholesky(np.linalg.inv(self.U), "U^-1")
         L = self.L @ C
@@ -133,17 +152,18 @@ class ROUKF(SequentialFilter):
             Uprior = np.eye(p)
         zbar = a * Z.sum(axis=0)
         nis = np.nan
-        if z is not None:
-            HL = a * Z.T @ I.T
-            s2 = self.sigma ** 2
-            U = Uprior + HL.T @ HL / s2
+        obs = self._observed(z, Z, Sm, T, flows)
+        if obs is not None:
+            zo, Zo, sd = obs
+            HL = a * Zo.T @ I.T / sd[:, None]           # innovations in units of their sd
+            U = Uprior + HL.T @ HL
             U = 0.5 * (U + U.T)
-            d = z - zbar
+            d = (zo - a * Zo.sum(axis=0)) / sd
             b = HL.T @ d
-            g = np.linalg.solve(U, b) / s2
+            g = np.linalg.solve(U, b)
             mask = np.concatenate([self.state_mask, np.ones(p)])
             s_ = s_ + mask * (L @ g)
-            nis = (d @ d - b @ np.linalg.solve(U, b) / s2) / s2 / z.size
+            nis = (d @ d - b @ np.linalg.solve(U, b)) / zo.size
         else:
             U = Uprior
         self.x, self.om = s_[:NS], s_[NS:]
@@ -174,7 +194,7 @@ class UKF(SequentialFilter):
         self.P[NS - 1:, NS - 1:] = self.P0
         self.gain_mask = np.concatenate([self.state_mask[1:], np.ones(p)])
 
-    def step(self, T: float, z: np.ndarray | None):
+    def step(self, T: float, z: np.ndarray | None, flows: "FlowObservation | None" = None):
         NS = self.ns
         s = np.concatenate([self.x[1:], self.om])
         Lc = safe_cholesky(self.P) * self.c
@@ -191,15 +211,18 @@ class UKF(SequentialFilter):
         P[NS - 1:, NS - 1:] += self.Q
         zbar = self.Wm @ Z
         nis = np.nan
-        if z is not None:
-            Dz = Z - zbar
-            Pzz = (Dz.T * self.Wc) @ Dz + self.sigma ** 2 * np.eye(Z.shape[1])
+        obs = self._observed(z, Z, Sm, T, flows)
+        if obs is not None:
+            zo, Zo, sd = obs
+            zobar = self.Wm @ Zo
+            Dz = Zo - zobar
+            Pzz = (Dz.T * self.Wc) @ Dz + np.diag(sd ** 2)
             Pxz = (D.T * self.Wc) @ Dz
             Kg = np.linalg.solve(Pzz, Pxz.T).T * self.gain_mask[:, None]
-            d = z - zbar
+            d = zo - zobar
             m = m + Kg @ d
             P = P - Kg @ Pxz.T - Pxz @ Kg.T + Kg @ Pzz @ Kg.T
-            nis = d @ np.linalg.solve(Pzz, d) / z.size
+            nis = d @ np.linalg.solve(Pzz, d) / zo.size
         self.P = 0.5 * (P + P.T)
         self.x = np.concatenate([[X[0, 0]], m[:NS - 1]])
         self.om = m[NS - 1:]
@@ -227,7 +250,7 @@ class EnKF(SequentialFilter):
         self.Om = self.om + self.rng.standard_normal((members, self.p)) @ Lp.T
         self.X = np.repeat(self.x[None, :], members, axis=0)
 
-    def step(self, T: float, z: np.ndarray | None):
+    def step(self, T: float, z: np.ndarray | None, flows: "FlowObservation | None" = None):
         N, NS = self.N, self.ns
         Z, Sm = self.op.forecast(self.X, self.Om, T)
         if np.any(self.Q):
@@ -237,9 +260,12 @@ class EnKF(SequentialFilter):
         A = (E - m) * self.inflation
         zbar = Z.mean(axis=0)
         nis = np.nan
-        if z is not None:
-            Y = (Z - zbar) * self.inflation / self.sigma
-            dn = (z - zbar) / self.sigma
+        obs = self._observed(z, Z, Sm, T, flows)
+        if obs is not None:
+            zo, Zo, sd = obs
+            zobar = Zo.mean(axis=0)
+            Y = (Zo - zobar) * self.inflation / sd
+            dn = (zo - zobar) / sd
             G = (N - 1) * np.eye(N) + Y @ Y.T
             w, V = np.linalg.eigh(0.5 * (G + G.T))
             Pa = (V / w) @ V.T
@@ -250,7 +276,7 @@ class EnKF(SequentialFilter):
             E = np.where(mask[None, :] > 0, upd, E)
             # NIS with S = Y'Y/(N-1) + I in units of sigma^2 (Woodbury through G)
             yd = Y @ dn
-            nis = (dn @ dn - yd @ np.linalg.solve(G, yd)) / z.size
+            nis = (dn @ dn - yd @ np.linalg.solve(G, yd)) / zo.size
         else:
             E = m + A
         E[:, 0] = self.X[0, 0]  # entry 0 is time
@@ -267,10 +293,21 @@ class EnKF(SequentialFilter):
 FILTERS = {"roukf": ROUKF, "ukf": UKF, "enkf": EnKF}
 
 
+@dataclass(frozen=True)
+class FlowObservation:
+    """Flow observations of one beat: ``kinds`` ("SV" [m^3] or "CO" [m^3/s]), values, sd (SI)."""
+
+    kinds: tuple
+    values: np.ndarray
+    sd: np.ndarray
+
+
 def run_filter(flt: SequentialFilter, rr_s: np.ndarray, z_pa: np.ndarray, observed: np.ndarray,
-               progress=None, divergence_nis: float = 10.0, divergence_beats: int = 30) -> Track:
+               progress=None, divergence_nis: float = 10.0, divergence_beats: int = 30,
+               flows: "dict[int, FlowObservation] | None" = None) -> Track:
     """Run ``flt`` over beats of lengths ``rr_s`` with observations ``z_pa`` where ``observed``.
 
+    ``flows`` maps a beat index to its :class:`FlowObservation` (sparse SV/CO observations).
     ``progress`` is an optional callable receiving the number of beats done. A normalised
     NIS above ``divergence_nis`` on ``divergence_beats`` consecutive observed beats raises a
     :class:`DivergenceWarning` (once), recorded in ``Track.warnings``.
@@ -284,7 +321,7 @@ def run_filter(flt: SequentialFilter, rr_s: np.ndarray, z_pa: np.ndarray, observ
     for k in range(n):
         z = z_pa[k] if observed[k] else None
         try:
-            cov, zbar, summ, nis, clipped = flt.step(float(rr_s[k]), z)
+            cov, zbar, summ, nis, clipped = flt.step(float(rr_s[k]), z, (flows or {}).get(k))
         except (SolverError, np.linalg.LinAlgError) as exc:
             raise AssimilationError(f"{flt.method}: beat {k} (RR {rr_s[k]:.3f} s) failed: {exc}. "
                                     f"The estimate up to beat {k - 1} is kept in .partial; try a "

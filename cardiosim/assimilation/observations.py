@@ -215,3 +215,48 @@ def mean_beat_pa(obs: BeatObservations, first: int, count: int) -> tuple[np.ndar
         raise ObservationError(f"{obs.source}: no observed beat from beat {first}")
     zz = obs.z_pa[idx]
     return zz.mean(axis=0), zz.std(axis=0), idx.size
+
+
+def flow_observations(record, obs: "BeatObservations", kinds=("CO",), sd_pct: float = 10.0,
+                      references=()) -> tuple[dict, pd.DataFrame]:
+    """Sparse SV/CO observations per beat: the record's numerics of ``kinds`` and ``references``.
+
+    A numeric counts at each distinct update (a monitor repeats its value until it changes
+    it); each value goes to the beat in progress at its time (``obs.t_s`` to ``t_s + rr_s``).
+    Its observation sd is ``sd_pct`` % of the value. Returns ({beat: FlowObservation},
+    a table of what was used: kind, t_s, beat, value, unit, source).
+    """
+    from ..errors import ParameterError
+    from ..units import convert
+    from .filters import FlowObservation
+
+    if not (np.isfinite(sd_pct) and sd_pct > 0):
+        raise ParameterError(f"flow observation sd must be > 0 %, got {sd_pct!r}")
+    rows = []
+    for kind in kinds:
+        num = record.numeric(kind)
+        if num is None:
+            raise ParameterError(f"{record.source}: --observe {kind} needs a {kind} numeric channel; the record "
+                                 f"has {', '.join(record.numerics) or 'no numerics'}")
+        unit = "L/min" if kind == "CO" else "mL"
+        v = num.in_unit(unit)
+        t = np.asarray(num.times_s, float)
+        new = np.ones(v.size, bool)
+        new[1:] = v[1:] != v[:-1]
+        for ti, vi in zip(t[new & np.isfinite(v)], v[new & np.isfinite(v)]):
+            rows.append((kind, float(ti), float(vi), unit, num.name))
+    for ref in references:
+        rows.append((ref.kind, ref.t_s, ref.value, ref.unit, ref.source))
+    out: dict = {}
+    used = []
+    starts, ends = obs.t_s, obs.t_s + obs.rr_s
+    for kind, ti, vi, unit, src in sorted(rows, key=lambda r: r[1]):
+        k = int(np.searchsorted(starts, ti, side="right")) - 1
+        if k < 0 or ti >= ends[k]:
+            continue
+        si = convert(vi, unit, "m^3/s" if kind == "CO" else "m^3")
+        kinds_k, vals, sds = out.get(k, ((), [], []))
+        out[k] = (kinds_k + (kind,), vals + [si], sds + [si * sd_pct / 100.0])
+        used.append({"kind": kind, "t_s": ti, "beat": k, "value": vi, "unit": unit, "source": src})
+    flows = {k: FlowObservation(kk, np.array(v), np.array(s)) for k, (kk, v, s) in out.items()}
+    return flows, pd.DataFrame(used, columns=["kind", "t_s", "beat", "value", "unit", "source"])

@@ -35,6 +35,7 @@ class Members:
     model: Any
     line: np.ndarray
     theta: np.ndarray
+    scale: np.ndarray | None = None
 
 
 class BeatOperator:
@@ -64,7 +65,8 @@ class BeatOperator:
         self.phases = default_phases(n_obs)
         self._line_idx = [(i, 0 if n == "line_hz" else 1) for i, n in enumerate(parameters.names)
                           if ESTIMABLE[n][0] == "line"]
-        self._model_idx = [i for i, n in enumerate(parameters.names) if ESTIMABLE[n][0] != "line"]
+        self._model_idx = [i for i, n in enumerate(parameters.names) if ESTIMABLE[n][0] == "model"]
+        self._scale_idx = [i for i, n in enumerate(parameters.names) if ESTIMABLE[n][0] == "scale"]
         if self._line_idx and line is None and len(self._line_idx) < 2:
             raise ParameterError("estimating one of line_hz/line_zeta needs line=(hz, zeta) for the other")
         for i in self._model_idx:
@@ -121,7 +123,8 @@ class BeatOperator:
             LINE[:] = (2 * np.pi * self.line[0], self.line[1])
         for i, which in self._line_idx:
             LINE[:, which] = theta[:, i] * (2 * np.pi if which == 0 else 1.0)
-        return Members(rows, LINE, theta)
+        scale = theta[:, self._scale_idx[0]].copy() if self._scale_idx else None
+        return Members(rows, LINE, theta, scale)
 
     # -- one beat ----------------------------------------------------------------------
     def forecast(self, X: np.ndarray, omega: np.ndarray, T: float, arrays: Members | None = None):
@@ -155,7 +158,23 @@ class BeatOperator:
             raise SolverError(f"model beat of {T:.3f} s failed for {bad.size} of {m} members "
                               f"(first: {vals} SI), also with a 4x finer step; "
                               f"t = {X[bad[0], 0]:.3f} s", time_s=float(X[bad[0], 0]))
+        if mem.scale is not None:
+            # the flow scale is an exact similarity: pressures unchanged, volumes x k
+            S *= mem.scale[:, None] ** np.asarray(AK.SUMMARY_FLOW_EXPONENT)[None, :]
         return Z, S
+
+    def flow_forecast(self, S: np.ndarray, T: float, kinds) -> np.ndarray:
+        """Forecast of flow observations from beat summaries ``S``: "SV" [m^3], "CO" [m^3/s]."""
+        sv = S[:, AK.B_VMAX] - S[:, AK.B_VMIN]
+        cols = []
+        for kind in kinds:
+            if kind == "SV":
+                cols.append(sv)
+            elif kind == "CO":
+                cols.append(sv / T)
+            else:
+                raise ParameterError(f"unknown flow observation {kind!r}; known: SV, CO")
+        return np.stack(cols, axis=1)
 
     def _run(self, X, rows, LINE, T, n):
         m = X.shape[0]

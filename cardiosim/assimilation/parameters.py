@@ -33,6 +33,7 @@ ESTIMABLE = {
     "Zc": ("model", "mmHg*s/mL", "resistance", "characteristic impedance Zc"),
     "P_venous": ("model", "mmHg", "pressure", "venous outflow pressure"),
     "P_at": ("model", "mmHg", "pressure", "filling (atrial) pressure P_at"),
+    "flow_scale": ("scale", "1", "dimensionless", "flow scale k (SV, CO and volumes x k; pressures unchanged)"),
     "line_hz": ("line", "Hz", "frequency", "natural frequency of the measuring-site line"),
     "line_zeta": ("line", "1", "dimensionless", "damping ratio of the measuring-site line"),
 }
@@ -183,6 +184,19 @@ class ParameterSet:
         return cls(tuple(names), *(np.array(a, dtype=float) for a in (theta0, sd, lo, hi, dr)))
 
 
+#: power of the flow scale k in each dimension (similarity of the model at fixed pressures)
+FLOW_EXPONENT = {"resistance": -1, "compliance": 1}
+
+
+def scale_parameters(ps: ParameterSet, k: float) -> ParameterSet:
+    """The parameter set of the model scaled by ``k`` (resistances / k, compliances x k).
+
+    Baselines and bounds scale together, so every omega = log2(theta / theta0) is unchanged.
+    """
+    f = np.array([float(k) ** FLOW_EXPONENT.get(ESTIMABLE[n][2], 0) for n in ps.names])
+    return dataclasses.replace(ps, theta0=ps.theta0 * f, lower=ps.lower * f, upper=ps.upper * f)
+
+
 def _si(value, dim: str, what: str) -> float:
     try:
         return float(parse_quantity(value, expected=dim))
@@ -194,9 +208,13 @@ def model_value(model, name: str) -> float:
     """Current SI value of an estimable parameter: the model's, or the line's default."""
     if ESTIMABLE[name][0] == "line":
         return {"line_hz": 6.0, "line_zeta": 0.3}[name]
+    if ESTIMABLE[name][0] == "scale":
+        return 1.0
     return model.parameter_value(name)
 
 
 def apply(model, names: Sequence[str], theta: Sequence[float]):
     """The model with the estimated parameters set to ``theta`` [SI]."""
-    return model.with_values({n: float(v) for n, v in zip(names, theta) if ESTIMABLE[n][0] != "line"})
+    model = model.with_values({n: float(v) for n, v in zip(names, theta) if ESTIMABLE[n][0] == "model"})
+    k = [float(v) for n, v in zip(names, theta) if ESTIMABLE[n][0] == "scale"]
+    return model.scaled(k[0]) if k else model

@@ -23,6 +23,8 @@ SI units throughout: Pa, m^3, s; resistances Pa s/m^3, compliances m^3/Pa.
 
 from __future__ import annotations
 
+import dataclasses
+import math
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -374,6 +376,31 @@ class Circulation:
         """The blocks by name, as ``with_values`` addresses them ("afterload.Rd")."""
         return {"preload": self.preload, "inlet_valve": self.inlet_valve,
                 "outlet_valve": self.outlet_valve, "afterload": self.afterload}
+
+    def scaled(self, k: float) -> "Circulation":
+        """The same circulation carrying ``k`` times the flows at the same pressures."""
+        return dataclasses.replace(self, **{name: scale_flows(b, k) for name, b in self.blocks().items()})
+
+
+def scale_flows(block, k: float):
+    """Copy of a block with every flow multiplied by ``k`` at unchanged pressures.
+
+    Resistances are divided by ``k``, compliances multiplied by it; pressures, times and the
+    valves' switch steepness do not change. With the ventricle scaled alike (volumes x k,
+    :meth:`cardiosim.models.sphere.SphereModel.scaled`) this is an exact similarity of the
+    whole model: the pressure waveforms cannot tell ``k``, which is why a flow measurement,
+    a reference cardiac output or a size prior is needed to fix it.
+    """
+    if not (isinstance(k, (int, float)) and math.isfinite(k) and k > 0):
+        raise ParameterError(f"flow scale must be a number > 0, got {k!r}")
+    vals = {}
+    for f in dataclasses.fields(block):
+        dim = f.metadata.get("dim")
+        if dim == RES:
+            vals[f.name] = getattr(block, f.name) / k
+        elif dim == COMP:
+            vals[f.name] = getattr(block, f.name) * k
+    return dataclasses.replace(block, **vals)
 
 
 def pack_linear_system(cp: np.ndarray, sys: LinearSystem) -> None:

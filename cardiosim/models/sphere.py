@@ -142,6 +142,18 @@ class SphereParameters:
         """Copy with parameters set from numbers (SI) or strings with units ("150 kPa")."""
         return with_values(self, values)
 
+    def scaled(self, k: float) -> "SphereParameters":
+        """The same ventricle with every volume multiplied by ``k`` at the same wall stresses.
+
+        R0 and d0 grow by s = k^(1/3), so strains, d0/R0 and the cavity pressure at a given
+        strain are unchanged; the wall inertia rho d0 y'' grows by s^2, so rho is divided by
+        s^2 to keep the momentum balance exactly the same in pressure.
+        """
+        if not (isinstance(k, (int, float)) and math.isfinite(k) and k > 0):
+            raise ParameterError(f"volume scale must be a number > 0, got {k!r}")
+        s = float(k) ** (1.0 / 3.0)
+        return dataclasses.replace(self, R0=self.R0 * s, d0=self.d0 * s, rho=self.rho / s ** 2)
+
     def pack(self) -> np.ndarray:
         sp = np.zeros(K.N_SPHERE)
         for name, idx in PACK_INDEX.items():
@@ -217,6 +229,23 @@ class SphereModel:
         for block, vals in blocks.items():
             circ = dataclasses.replace(circ, **{block: with_values(circ_blocks[block], vals)})
         return dataclasses.replace(self, params=params, circulation=circ)
+
+    def scaled(self, k: float) -> "SphereModel":
+        """The model carrying ``k`` times the volumes and flows at the same pressures.
+
+        An exact similarity (ventricle :meth:`SphereParameters.scaled`, circulation
+        :meth:`cardiosim.circulation.Circulation.scaled`): pressures are unchanged, SV, CO
+        and volumes grow by ``k``, resistances and elastances fall by ``k``.
+        """
+        return dataclasses.replace(self, params=self.params.scaled(k), circulation=self.circulation.scaled(k))
+
+    def scale_state(self, X: np.ndarray, k: float) -> np.ndarray:
+        """States of :meth:`scaled` ``(k)`` matching the states ``X`` of this model (last axis)."""
+        f = np.ones(len(self.state_names))
+        s = float(k) ** (1.0 / 3.0)
+        f[[K.X_Y, K.X_V]] = s
+        f[[K.X_QO, K.X_QI]] = k
+        return np.asarray(X) * f
 
     # -- the state as the estimators see it (cardiosim.models.protocol.Ventricle) ---------
     summary_names = K.BEAT_SUMMARIES
