@@ -1,6 +1,6 @@
 """SV and CO on a true scale (issue 13): the figures of benchmarks/cardiac_output.py, asserted.
 
-The benchmark runs once (module fixture, about two minutes): the FDA mock loop's three
+The benchmark runs once (module fixture, about three minutes, without the model's SVV): the FDA mock loop's three
 states, each joined into one record with a one-point reference from the measured flow of
 its first step, the radial pressure the only model input; the classical pulse-contour
 estimators on the same point; the SVV steps; the FloTrac record with ``--reference first``.
@@ -34,7 +34,9 @@ needs_data = pytest.mark.skipif(not (MCL.exists() and FLOTRAC.exists()),
 def figures(tmp_path_factory):
     out = tmp_path_factory.mktemp("bench")
     env = dict(os.environ, CARDIOSIM_BENCH_RESULTS=str(out))
-    r = subprocess.run([sys.executable, str(BENCH / "cardiac_output.py")], capture_output=True, text=True,
+    # the model's SVV (36 more calibrations) is measured by the benchmark, not asserted here
+    r = subprocess.run([sys.executable, str(BENCH / "cardiac_output.py"), "--no-model-svv"],
+                       capture_output=True, text=True,
                        env=env, timeout=1500, cwd=BENCH.parent)
     assert r.returncode == 0, r.stderr[-3000:]
     return json.loads([ln for ln in r.stdout.splitlines() if ln.startswith("{")][0])
