@@ -76,8 +76,6 @@ def parse_reference(text: str) -> Reference | str:
 
 def first_in_record(record) -> Reference:
     """The first finite value of the record's CO numeric (else its SV numeric) as a reference."""
-    from ..units import convert
-
     for role, unit in (("CO", "L/min"), ("SV", "mL")):
         num = record.numeric(role)
         if num is None:
@@ -95,11 +93,9 @@ def resolve(references: Sequence[Reference | str], record) -> list[Reference]:
     """References with ``"first"`` replaced by the record's value, each checked against its span."""
     out = []
     for r in references:
-        ref = first_in_record(record) if r == "first" else r
-        if not isinstance(ref, Reference):
-            ref = parse_reference(str(ref))
-            if ref == "first":
-                ref = first_in_record(record)
+        ref = r if isinstance(r, Reference) else parse_reference(str(r))
+        if ref == "first":
+            ref = first_in_record(record)
         end = record.duration_s
         if ref.t_s > end:
             raise ParameterError(f"{record.source}: reference {ref.kind} at {ref.t_s:g} s is after the end of "

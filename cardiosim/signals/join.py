@@ -8,7 +8,7 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 
-from .record import Channel, MonitoringRecord, RecordError
+from .record import MonitoringRecord, RecordError
 
 
 def join_records(records: Sequence[MonitoringRecord], source: str | None = None) -> MonitoringRecord:
