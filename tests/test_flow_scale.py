@@ -195,3 +195,16 @@ def test_observing_co_needs_a_co_channel(short_record):
         calibrate(short_record, observe="ABP,CO", estimate=("sigma0", "Rd"), line=False)
     with pytest.raises(ParameterError, match="observe must name ABP"):
         calibrate(short_record, observe="CO")
+
+
+def test_age_and_sex_read_from_a_wfdb_header(tmp_path):
+    import wfdb
+
+    from cardiosim.signals import read_record
+
+    p, _ = arterial_pressure(duration_s=30.0, seed=2)
+    wfdb.wrsamp("rec", fs=125, units=["mmHg"], sig_name=["ABP"], p_signal=(p / 133.322387415)[:, None],
+                fmt=["16"], adc_gain=[10.0], baseline=[0], comments=["<age>: 71 <sex>: M <ICU>: CCU"],
+                write_dir=str(tmp_path))
+    rec = read_record(tmp_path / "rec.hea")
+    assert Patient.from_record(rec) == Patient(age_y=71.0, sex="M")
