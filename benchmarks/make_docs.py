@@ -439,6 +439,14 @@ def t_readme_verification() -> str:
             _, err = _qoi(d["result"])
             rows.append([f"{label}, {num(d['result']['dofs'])} unknowns", f"error {err} vs the reference",
                          f"[Land 2015]({VERIF}#land-2015-mesh-convergence)"])
+    c = load("cardiac_output")
+    if c:
+        docs.append(c)
+        r = c["result"]
+        rows.append(["SV vs measured aortic flow (FDA mock loop, radial pressure, one-point CO)",
+                     f"percentage error {r['mcl_sv_pe_pct']:.1f} %, bias {r['mcl_sv_bias_pct']:+.1f} % "
+                     f"(best classical estimator {r['mcl_best_peer_sv_pe_pct']:.1f} %)",
+                     f"[SV/CO scale]({VERIF}#stroke-volume-and-cardiac-output-on-a-true-scale)"])
     rows += [
         ["ABP beat detection vs the ECG on three real recordings", "sensitivity and PPV asserted >= 99 %",
          f"[signals]({VERIF}#monitoring-signals)"],
