@@ -188,6 +188,7 @@ def test_co_numerics_observed_in_the_filter_recover_the_flow_scale():
     direct = SphereModel().scaled(1.3).parameter_value("Rd") / 133.322387415e6
     assert last.Rd == pytest.approx(direct, rel=0.10)
     assert cal.scale.source.startswith("flow observations in the filter (12 CO, sd 10 %)")
+    assert (cal.beats.scale == "flow observations").all()
 
 
 def test_observing_co_needs_a_co_channel(short_record):

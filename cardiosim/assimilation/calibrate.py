@@ -460,7 +460,8 @@ def calibrate(record, settings: CalibrationSettings | None = None, *, model: Sph
         res = dataclasses.replace(res, x_periodic=_scale_state(model, res.x_periodic, k))
         espvr = dict(espvr, Ees_mmHg_per_mL=espvr["Ees_mmHg_per_mL"] / k, V_d_mL=espvr["V_d_mL"] * k)
         beats = beat_table(ps, obs, track, analysis, espvr)
-    beats["scale"] = ("reference" if refs else "patient size") if scale is not None else "none: relative"
+    beats["scale"] = (("flow observations" if flows else "reference" if refs else "patient size")
+                      if scale is not None else "none: relative")
     beats["implausible"], implausible = flag_implausible(beats)
     cal_warn += implausible
     cal = Calibration(str(record.source), settings, ps, obs, res, track, ident, sigma, espvr, beats,
