@@ -62,6 +62,8 @@ def _calibration_settings(args):
         kw["sigma_mmhg"] = args.sigma_mmhg
     if args.drift is not None:
         kw["drift_log2_per_beat"] = args.drift
+    if getattr(args, "reference", None):
+        kw["reference"] = tuple(args.reference)
     if getattr(args, "observe", None):
         kw["observe"] = args.observe
     if getattr(args, "flow_sd_pct", None) is not None:
@@ -69,11 +71,10 @@ def _calibration_settings(args):
     return CalibrationSettings(**kw)
 
 
-def _run_calibration(record, args, command: str, extra=None, reference=None, patient=None) -> int:
+def _run_calibration(record, args, command: str, extra=None, patient=None, settings=None) -> int:
     from .assimilation import calibrate
 
-    cal = calibrate(record, _calibration_settings(args), progress=not args.quiet, reference=reference,
-                    patient=patient)
+    cal = calibrate(record, settings or _calibration_settings(args), progress=not args.quiet, patient=patient)
     print(cal.summary_text())
     cal.write(args.out, command=command)
     if extra is not None:
@@ -84,15 +85,12 @@ def _run_calibration(record, args, command: str, extra=None, reference=None, pat
 
 
 def cmd_calibrate(args) -> int:
-    from .assimilation.reference import parse_reference
-
     from .assimilation.patient import Patient
 
-    refs = [parse_reference(r) for r in (args.reference or [])]
+    settings = _calibration_settings(args)   # a bad --reference or --observe fails before any reading
     patient = Patient.parse(args.patient) if args.patient else None
     record = _read_record(args)
-    command = _command(args)
-    return _run_calibration(record, args, command, reference=refs, patient=patient)
+    return _run_calibration(record, args, _command(args), patient=patient, settings=settings)
 
 
 def cmd_calibrate_cohort(args) -> int:
@@ -237,10 +235,6 @@ def make_parser() -> argparse.ArgumentParser:
     cal = sub.add_parser("calibrate", help="calibrate and track the heart model on a record's arterial pressure")
     cal.add_argument("record", help="WFDB record (stem or .hea), CSV/Parquet file or folder, .vital file")
     _calibration_arguments(cal, "cardiosim-calibration")
-    cal.add_argument("--reference", action="append", metavar="CO=L_MIN@S|SV=ML@S|first",
-                     help="reference cardiac output [L/min] or stroke volume [mL] at a time [s from the "
-                          "record start], e.g. CO=4.6@120 (repeatable), or 'first': the first value of the "
-                          "record's CO or SV numeric. Sets the SV/CO scale; without it SV and CO are relative")
     cal.add_argument("--observe", metavar="ABP[,CO][,SV]",
                      help="what the filter observes: ABP (default), plus the record's CO and/or SV numerics "
                           "(and any --reference) as sparse observations that track the SV/CO scale")
@@ -285,6 +279,10 @@ def _calibration_arguments(p, default_out: str) -> None:
     p.add_argument("--drift", type=float, help="parameter drift, log2 per beat (default 0.01)")
     p.add_argument("--seed", type=int, default=0, help="seed (EnKF ensemble; synthetic patient)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--reference", action="append", metavar="CO=L_MIN@S|SV=ML@S|first",
+                   help="reference cardiac output [L/min] or stroke volume [mL] at a time [s from the "
+                        "record start], e.g. CO=4.6@120 (repeatable), or 'first': the first value of the "
+                        "record's CO or SV numeric. Sets the SV/CO scale; without it SV and CO are relative")
 
 
 def _command(args) -> str:

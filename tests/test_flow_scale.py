@@ -209,3 +209,22 @@ def test_age_and_sex_read_from_a_wfdb_header(tmp_path):
                 write_dir=str(tmp_path))
     rec = read_record(tmp_path / "rec.hea")
     assert Patient.from_record(rec) == Patient(age_y=71.0, sex="M")
+
+
+def test_reference_as_a_setting_reaches_every_record_of_a_cohort(tmp_path):
+    """``--reference first`` in calibrate-cohort: each record its own first CO; one without fails alone."""
+    from cardiosim.assimilation.cohort import calibrate_cohort
+    from cardiosim.assimilation import CalibrationSettings
+
+    p, _ = arterial_pressure(duration_s=70.0, hr_bpm=72.0, seed=3)
+    folder = tmp_path / "records"
+    folder.mkdir()
+    t = np.arange(p.size) / 125.0
+    pd.DataFrame({"time_s": t, "ABP_mmHg": p / 133.322387415}).to_csv(folder / "no_co.csv", index=False)
+    with pytest.raises(ParameterError, match="reference SV = 500.0 mL is outside"):
+        CalibrationSettings(reference="SV=500@3")
+    s = CalibrationSettings(reference=("first",), estimate=("sigma0", "Rd"), fit_beats=20, burn_in_beats=5,
+                            line=False)
+    table = calibrate_cohort(folder, tmp_path / "out", s, workers=0)
+    row = table.iloc[0]
+    assert row.status == "error" and "--reference first needs a CO or SV numeric channel" in row.error

@@ -33,7 +33,7 @@ from .parameters import (ESTIMABLE, FLOW_EXPONENT, Estimated, ParameterSet, appl
                          scale_parameters, to_clinical)
 from .indicators import flag_implausible
 from .patient import Patient, size_scale
-from .reference import FlowScale, Reference, flow_scale, resolve
+from .reference import FlowScale, Reference, flow_scale, parse_reference, resolve
 
 METHODS = ("roukf", "ukf", "enkf", "lsq")
 
@@ -45,7 +45,9 @@ class CalibrationSettings:
     ``estimate`` None lets the identifiability analysis choose the parameters;
     ``sigma_mmhg`` None estimates the observation error from the first-fit residuals;
     ``corrected`` None lets the filters correct the model's default state entries (the
-    circulation's node pressures, ``Ventricle.corrected_states``).
+    circulation's node pressures, ``Ventricle.corrected_states``). ``reference``: one-point
+    SV/CO references as text (``"CO=4.6@120"``, ``"first"``; see :func:`calibrate`);
+    ``observe``: "ABP" plus "CO"/"SV" to observe the record's numerics in the filter.
     """
 
     method: str = "roukf"
@@ -62,6 +64,7 @@ class CalibrationSettings:
     corrected: tuple | None = None
     dt_s: float = 1e-3
     line: bool = True
+    reference: tuple = ()
     observe: tuple = ("ABP",)
     flow_sd_pct: float = 10.0
     flow_scale_sd_log2: float = 0.5
@@ -82,6 +85,11 @@ class CalibrationSettings:
             raise ParameterError(f"members must be >= 8 for the ensemble filter, got {self.members}")
         if self.fit_beats < 5:
             raise ParameterError(f"fit_beats must be >= 5, got {self.fit_beats}")
+        refs = (self.reference,) if isinstance(self.reference, str) else tuple(self.reference)
+        object.__setattr__(self, "reference", refs)
+        for r in self.reference:
+            if isinstance(r, str):
+                parse_reference(r)   # a malformed or out-of-range value fails here, before any work
         obs = tuple(s.strip().upper() for s in (self.observe.split(",") if isinstance(self.observe, str)
                                                 else self.observe) if s.strip())
         object.__setattr__(self, "observe", obs)
@@ -332,7 +340,7 @@ def calibrate(record, settings: CalibrationSettings | None = None, *, model: Sph
         reference = ()
     elif isinstance(reference, (str, Reference)):
         reference = (reference,)
-    refs = resolve(reference, record)
+    refs = resolve(tuple(settings.reference) + tuple(reference), record)
     if isinstance(patient, str):
         patient = Patient.parse(patient)
     patient = patient or Patient.from_record(record)
