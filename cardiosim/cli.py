@@ -235,9 +235,10 @@ def make_parser() -> argparse.ArgumentParser:
     cal = sub.add_parser("calibrate", help="calibrate and track the heart model on a record's arterial pressure")
     cal.add_argument("record", help="WFDB record (stem or .hea), CSV/Parquet file or folder, .vital file")
     _calibration_arguments(cal, "cardiosim-calibration")
-    cal.add_argument("--observe", metavar="ABP[,CO][,SV]",
+    cal.add_argument("--observe", metavar="ABP[,CO][,SV][,FLOW]",
                      help="what the filter observes: ABP (default), plus the record's CO and/or SV numerics "
-                          "(and any --reference) as sparse observations that track the SV/CO scale")
+                          "(and any --reference) as sparse observations that track the SV/CO scale, and/or "
+                          "FLOW: the SV of every beat from a flow waveform channel (e.g. an aortic probe)")
     cal.add_argument("--flow-sd-pct", type=float, dest="flow_sd_pct",
                      help="observation error of CO/SV values, %% of the value (default 10)")
     cal.add_argument("--patient", metavar="age=Y,sex=M|F,height=CM,weight=KG",

@@ -107,3 +107,24 @@ def test_cli_calibrates_a_joined_headerless_csv_with_a_reference(tmp_path):
     assert np.median(near.CO_L_min) == pytest.approx(co, rel=0.01)
     meta = json.loads((out / "run.json").read_text())
     assert meta["parameters"]["scale"]["source"] == f"one-point CO {co:.3f} L/min at {t:.0f} s (given)"
+
+
+@needs_data
+def test_flow_waveform_observed_in_the_filter_gives_the_flow_sv_on_every_step():
+    """--observe ABP,FLOW: the SV of every beat from the probe; the model then follows it
+    (not an independent check, the use case of a study with an aortic flow probe)."""
+    sys.path.insert(0, str(BENCH))
+    import cardiac_output as co
+    from cardiosim.assimilation import calibrate
+    from cardiosim.assimilation.compare import flow_steps, step_medians
+    from cardiosim.signals import analyse_arterial
+
+    rec = co.joined_state("normovolemic", 4)
+    analysis = analyse_arterial(rec)
+    steps = flow_steps(rec, analysis)
+    cal = calibrate(rec, analysis=analysis, observe="ABP,FLOW")
+    b = cal.beats
+    sv = step_medians(steps, b.t_s.to_numpy(), b.SV_mL.to_numpy(), b.observed.to_numpy())
+    np.testing.assert_allclose(sv, steps.SV_ref_mL.to_numpy(), rtol=0.03)
+    assert cal.scale.source.startswith("flow observations in the filter (")
+    assert " SV, sd 10 %)" in cal.scale.source

@@ -228,3 +228,8 @@ def test_reference_as_a_setting_reaches_every_record_of_a_cohort(tmp_path):
     table = calibrate_cohort(folder, tmp_path / "out", s, workers=0)
     row = table.iloc[0]
     assert row.status == "error" and "--reference first needs a CO or SV numeric channel" in row.error
+
+
+def test_observing_flow_needs_one_flow_channel(short_record):
+    with pytest.raises(ParameterError, match="--observe FLOW needs exactly one flow waveform channel"):
+        calibrate(short_record, observe="ABP,FLOW", estimate=("sigma0", "Rd"), line=False)

@@ -93,9 +93,9 @@ class CalibrationSettings:
         obs = tuple(s.strip().upper() for s in (self.observe.split(",") if isinstance(self.observe, str)
                                                 else self.observe) if s.strip())
         object.__setattr__(self, "observe", obs)
-        unknown = [o for o in obs if o not in ("ABP", "CO", "SV")]
+        unknown = [o for o in obs if o not in ("ABP", "CO", "SV", "FLOW")]
         if unknown or "ABP" not in obs:
-            raise ParameterError(f"observe must name ABP and optionally CO, SV (e.g. ABP,CO), got "
+            raise ParameterError(f"observe must name ABP and optionally CO, SV, FLOW (e.g. ABP,CO), got "
                                  f"{','.join(obs) or 'nothing'}")
         if not (math.isfinite(self.flow_sd_pct) and self.flow_sd_pct > 0):
             raise ParameterError(f"flow_sd_pct must be > 0 %, got {self.flow_sd_pct!r}")

@@ -221,6 +221,11 @@ def flow_observations(record, obs: "BeatObservations", kinds=("CO",), sd_pct: fl
                       references=()) -> tuple[dict, pd.DataFrame]:
     """Sparse SV/CO observations per beat: the record's numerics of ``kinds`` and ``references``.
 
+    ``"FLOW"`` among the kinds observes a flow waveform channel (the one channel in a volume
+    flow unit, e.g. an aortic flow probe): its integral over each observed beat's window, an
+    SV per beat. The window need not be aligned with the ejection: over one RR the integral of
+    a periodic flow is the stroke volume whatever the phase.
+
     A numeric counts at each distinct update (a monitor repeats its value until it changes
     it); each value goes to the beat in progress at its time (``obs.t_s`` to ``t_s + rr_s``).
     Its observation sd is ``sd_pct`` % of the value. Returns ({beat: FlowObservation},
@@ -234,6 +239,9 @@ def flow_observations(record, obs: "BeatObservations", kinds=("CO",), sd_pct: fl
         raise ParameterError(f"flow observation sd must be > 0 %, got {sd_pct!r}")
     rows = []
     for kind in kinds:
+        if kind == "FLOW":
+            rows += _flow_waveform_svs(record, obs)
+            continue
         num = record.numeric(kind)
         if num is None:
             raise ParameterError(f"{record.source}: --observe {kind} needs a {kind} numeric channel; the record "
@@ -260,3 +268,26 @@ def flow_observations(record, obs: "BeatObservations", kinds=("CO",), sd_pct: fl
         used.append({"kind": kind, "t_s": ti, "beat": k, "value": vi, "unit": unit, "source": src})
     flows = {k: FlowObservation(kk, np.array(v), np.array(s)) for k, (kk, v, s) in out.items()}
     return flows, pd.DataFrame(used, columns=["kind", "t_s", "beat", "value", "unit", "source"])
+
+
+def _flow_waveform_svs(record, obs: "BeatObservations") -> list[tuple]:
+    """(SV, beat-start time [s], mL, channel) for each observed beat, from the flow channel."""
+    from ..errors import ParameterError
+
+    chans = [c for c in record.channels.values() if c.unit == "m^3/s"]
+    if len(chans) != 1:
+        raise ParameterError(f"{record.source}: --observe FLOW needs exactly one flow waveform channel (a volume "
+                             f"flow unit such as mL/s); the record has "
+                             f"{', '.join(c.name for c in chans) if chans else 'none'}")
+    ch = chans[0]
+    q = np.asarray(ch.values, float)
+    cs = np.concatenate([[0.0], np.cumsum(np.where(np.isfinite(q), q, 0.0))])
+    ok = np.concatenate([[0], np.cumsum(np.isfinite(q))])
+    rows = []
+    for k in np.flatnonzero(obs.observed):
+        a, b = (np.searchsorted(ch.times_s, t) for t in (obs.t_s[k], obs.t_s[k] + obs.rr_s[k]))
+        if b - a < 4 or ok[b] - ok[a] < b - a:
+            continue   # outside the channel, or a gap in it
+        # mid-point of the window, so that the value falls in beat k
+        rows.append(("SV", float(obs.t_s[k] + 0.5 * obs.rr_s[k]), (cs[b] - cs[a]) / ch.fs_hz * 1e6, "mL", ch.name))
+    return rows
