@@ -154,6 +154,10 @@ def test_cli_bad_reference_or_patient_writes_nothing(tmp_path, capsys, args, mes
 def test_run_json_says_where_the_scale_came_from(tmp_path, short_record):
     cal = calibrate(short_record, estimate=("sigma0", "Rd"), fit_beats=20, burn_in_beats=5, line=False)
     assert cal.scale is None and "scale: none" in cal.summary_text()
+    b = cal.beats
+    first = b.observed & (b.t_s <= b.t_s.iloc[0] + 60)
+    assert np.median(b.SV_rel[first]) == pytest.approx(1.0) and (b.scale == "none: relative").all()
+    np.testing.assert_allclose(b.SV_rel * np.median(b.SV_mL[first]), b.SV_mL)
     meta = json.loads(json.dumps(cal.describe(), default=str))
     assert meta["scale"]["source"] == "none" and "relative" in meta["scale"]["text"]
 

@@ -470,6 +470,11 @@ def calibrate(record, settings: CalibrationSettings | None = None, *, model: Sph
         beats = beat_table(ps, obs, track, analysis, espvr)
     beats["scale"] = (("flow observations" if flows else "reference" if refs else "patient size")
                       if scale is not None else "none: relative")
+    # trends that need no scale: SV and CO relative to their median over the first minute
+    first = beats["observed"] & (beats["t_s"] <= beats["t_s"].iloc[0] + 60.0)
+    for col, rel in (("SV_mL", "SV_rel"), ("CO_L_min", "CO_rel")):
+        ref = float(np.nanmedian(beats.loc[first, col])) if first.any() else float("nan")
+        beats[rel] = beats[col] / ref if math.isfinite(ref) and ref > 0 else np.nan
     beats["implausible"], implausible = flag_implausible(beats)
     cal_warn += implausible
     cal = Calibration(str(record.source), settings, ps, obs, res, track, ident, sigma, espvr, beats,
