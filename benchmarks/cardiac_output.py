@@ -174,10 +174,7 @@ def svv_steps(model: bool = True) -> dict:
         rec = read_record(f, columns=COLUMNS)
         analysis = analyse_arterial(rec)
         b = analysis.beats[analysis.beats.clean]
-        ch = rec.channel("flow")
-        cs = np.concatenate([[0.0], np.cumsum(np.asarray(ch.values) * 1e6)])
-        i0, i1 = (np.searchsorted(ch.times_s, b[c].to_numpy()) for c in ("onset_s", "end_s"))
-        sv_flow = (cs[i1] - cs[i0]) / ch.fs_hz
+        sv_flow = rec.channel("flow").integrals(b.onset_s.to_numpy(), b.end_s.to_numpy()) * 1e6
         t = b.peak_s.to_numpy()
         period = respiratory_period(t, b.pp_mmHg.to_numpy())
 

@@ -99,3 +99,12 @@ def test_join_records_end_to_end():
         join_records([_rec("a", 300), _rec("b", 200, fs=50.0)])
     with pytest.raises(RecordError, match="no record to join"):
         join_records([])
+
+
+def test_channel_integral_over_windows():
+    ch = Channel("Q", None, np.full(1000, 2.0), 100.0, "m^3/s", "m^3/s")   # 10 s of 2 m^3/s
+    v = ch.integrals(np.array([0.0, 2.5, 9.0, -1.0]), np.array([1.0, 3.5, 11.0, 0.5]))
+    np.testing.assert_allclose(v[:2], [2.0, 2.0], rtol=1e-12)
+    assert np.isnan(v[2]) and np.isnan(v[3])          # leaves the channel
+    gap = Channel("Q", None, np.r_[np.full(500, 2.0), np.nan, np.full(499, 2.0)], 100.0, "m^3/s", "m^3/s")
+    assert np.isnan(gap.integrals(np.array([4.0]), np.array([6.0]))[0])

@@ -451,7 +451,7 @@ def calibrate(record, settings: CalibrationSettings | None = None, *, model: Sph
         scale = FlowScale(k_last, f"flow observations in the filter ({used}, sd {settings.flow_sd_pct:g} %)",
                           flow_table)
         model = model.scaled(k_last)
-        espvr = dict(espvr, Ees_mmHg_per_mL=espvr["Ees_mmHg_per_mL"] / k_last, V_d_mL=espvr["V_d_mL"] * k_last)
+        espvr = _scaled_espvr(espvr, k_last)
     elif refs:
         # the pressure cannot see k: fit it to the references, then scale everything exactly
         scale = flow_scale(refs, beats["t_s"].to_numpy(), beats["SV_mL"].to_numpy(), beats["rr_s"].to_numpy(),
@@ -463,10 +463,10 @@ def calibrate(record, settings: CalibrationSettings | None = None, *, model: Sph
         k = scale.k
         model = model.scaled(k)
         ps = scale_parameters(ps, k)
-        track = dataclasses.replace(track, summary=track.summary * k ** np.asarray(AK.SUMMARY_FLOW_EXPONENT),
+        track = dataclasses.replace(track, summary=track.summary * k ** AK.SUMMARY_FLOW_EXPONENT,
                                     x=_scale_state(model, track.x, k))
         res = dataclasses.replace(res, x_periodic=_scale_state(model, res.x_periodic, k))
-        espvr = dict(espvr, Ees_mmHg_per_mL=espvr["Ees_mmHg_per_mL"] / k, V_d_mL=espvr["V_d_mL"] * k)
+        espvr = _scaled_espvr(espvr, k)
         beats = beat_table(ps, obs, track, analysis, espvr)
     beats["scale"] = (("flow observations" if flows else "reference" if refs else "patient size")
                       if scale is not None else "none: relative")
@@ -485,6 +485,11 @@ def calibrate(record, settings: CalibrationSettings | None = None, *, model: Sph
         cal.warnings.append(f"no PPV/SVV: {exc}")
     return cal
 
+
+
+def _scaled_espvr(espvr: dict, k: float) -> dict:
+    """The ESPVR of the model scaled by k: elastance / k, dead volume x k."""
+    return dict(espvr, Ees_mmHg_per_mL=espvr["Ees_mmHg_per_mL"] / k, V_d_mL=espvr["V_d_mL"] * k)
 
 
 def _scale_state(model: SphereModel, X: np.ndarray, k: float) -> np.ndarray:

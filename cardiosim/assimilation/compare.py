@@ -21,13 +21,7 @@ def paired_series(cal, record, role: str, model_col: str, unit: str, window_s: f
     num = _find_numeric(record, role)
     if num is None:
         raise ValueError(f"{record.source}: no numeric with role {role}")
-    t = np.asarray(num.times_s, float)
-    v = convert(np.asarray(num.values, float), num.unit, unit)
-    keep = np.isfinite(v)
-    change = np.ones(t.size, bool)
-    change[1:] = np.diff(v) != 0  # the monitor repeats a value until it updates it
-    sel = keep & change
-    t, v = t[sel], v[sel]
+    t, v = num.updates(unit)
     b = cal.beats
     tb = b["t_s"].to_numpy()
     mv = b[model_col].to_numpy()

@@ -87,6 +87,7 @@ class SequentialFilter:
         self.state_mask = np.array([n in corrected for n in names], dtype=float)
         self.Q = np.diag(op.parameters.drift ** 2)
         self.seed = seed
+        self._sd_z = None  # the pressure points' sd vector, made once
 
     def _clip(self):
         self.om, clipped = self.op.parameters.clip(self.om)
@@ -98,17 +99,20 @@ class SequentialFilter:
         The arterial pressure points (sd ``sigma``) followed by the beat's flow observations
         (SV or CO, each with its own sd), predicted from the members' beat summaries.
         """
+        if flows is None:
+            if z is None:
+                return None
+            if self._sd_z is None or self._sd_z.size != z.size:
+                self._sd_z = np.full(z.size, self.sigma)
+            return z, Z, self._sd_z
         parts_z, parts_Z, parts_sd = [], [], []
         if z is not None:
             parts_z.append(z)
             parts_Z.append(Z)
             parts_sd.append(np.full(z.size, self.sigma))
-        if flows is not None:
-            parts_z.append(flows.values)
-            parts_Z.append(self.op.flow_forecast(Sm, T, flows.kinds))
-            parts_sd.append(flows.sd)
-        if not parts_z:
-            return None
+        parts_z.append(flows.values)
+        parts_Z.append(self.op.flow_forecast(Sm, T, flows.kinds))
+        parts_sd.append(flows.sd)
         return np.concatenate(parts_z), np.concatenate(parts_Z, axis=1), np.concatenate(parts_sd)
 
 

@@ -17,7 +17,7 @@ from numba import njit
 SUMMARY_NAMES = ("V_max", "V_min", "ejected", "work", "P_max", "P_min", "P_mean", "P_es", "Pv_max", "dPdt_max")
 B_VMAX, B_VMIN, B_EJECTED, B_WORK, B_PMAX, B_PMIN, B_PMEAN, B_PES, B_PVMAX, B_DPDT = range(10)
 #: power of the flow scale k in each summary (volumes and work grow by k, pressures do not)
-SUMMARY_FLOW_EXPONENT = (1, 1, 1, 1, 0, 0, 0, 0, 0, 0)
+SUMMARY_FLOW_EXPONENT = np.array([1, 1, 1, 1, 0, 0, 0, 0, 0, 0], dtype=float)
 N_SUMMARY = 10
 #: state entries of the measuring-site line, appended to the model's state
 LINE_STATE_NAMES = ("line_p", "line_dp", "line_in")

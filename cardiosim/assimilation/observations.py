@@ -247,11 +247,7 @@ def flow_observations(record, obs: "BeatObservations", kinds=("CO",), sd_pct: fl
             raise ParameterError(f"{record.source}: --observe {kind} needs a {kind} numeric channel; the record "
                                  f"has {', '.join(record.numerics) or 'no numerics'}")
         unit = "L/min" if kind == "CO" else "mL"
-        v = num.in_unit(unit)
-        t = np.asarray(num.times_s, float)
-        new = np.ones(v.size, bool)
-        new[1:] = v[1:] != v[:-1]
-        for ti, vi in zip(t[new & np.isfinite(v)], v[new & np.isfinite(v)]):
+        for ti, vi in zip(*num.updates(unit)):
             rows.append((kind, float(ti), float(vi), unit, num.name))
     for ref in references:
         rows.append((ref.kind, ref.t_s, ref.value, ref.unit, ref.source))
@@ -280,14 +276,8 @@ def _flow_waveform_svs(record, obs: "BeatObservations") -> list[tuple]:
                              f"flow unit such as mL/s); the record has "
                              f"{', '.join(c.name for c in chans) if chans else 'none'}")
     ch = chans[0]
-    q = np.asarray(ch.values, float)
-    cs = np.concatenate([[0.0], np.cumsum(np.where(np.isfinite(q), q, 0.0))])
-    ok = np.concatenate([[0], np.cumsum(np.isfinite(q))])
-    rows = []
-    for k in np.flatnonzero(obs.observed):
-        a, b = (np.searchsorted(ch.times_s, t) for t in (obs.t_s[k], obs.t_s[k] + obs.rr_s[k]))
-        if b - a < 4 or ok[b] - ok[a] < b - a:
-            continue   # outside the channel, or a gap in it
-        # mid-point of the window, so that the value falls in beat k
-        rows.append(("SV", float(obs.t_s[k] + 0.5 * obs.rr_s[k]), (cs[b] - cs[a]) / ch.fs_hz * 1e6, "mL", ch.name))
-    return rows
+    k = np.flatnonzero(obs.observed)
+    sv = ch.integrals(obs.t_s[k], obs.t_s[k] + obs.rr_s[k]) * 1e6
+    # each value at its window's mid-point, so that it falls in its beat; gaps give no value
+    return [("SV", float(obs.t_s[i] + 0.5 * obs.rr_s[i]), float(v), "mL", ch.name)
+            for i, v in zip(k, sv) if np.isfinite(v)]

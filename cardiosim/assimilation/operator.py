@@ -160,7 +160,7 @@ class BeatOperator:
                               f"t = {X[bad[0], 0]:.3f} s", time_s=float(X[bad[0], 0]))
         if mem.scale is not None:
             # the flow scale is an exact similarity: pressures unchanged, volumes x k
-            S *= mem.scale[:, None] ** np.asarray(AK.SUMMARY_FLOW_EXPONENT)[None, :]
+            S *= mem.scale[:, None] ** AK.SUMMARY_FLOW_EXPONENT
         return Z, S
 
     def flow_forecast(self, S: np.ndarray, T: float, kinds) -> np.ndarray:

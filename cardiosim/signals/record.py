@@ -140,6 +140,24 @@ class Channel:
     def nan_fraction(self) -> float:
         return float(np.isnan(self.values).mean()) if self.values.size else 1.0
 
+    def integrals(self, start_s: np.ndarray, end_s: np.ndarray) -> np.ndarray:
+        """Integral of the values over each window [start, end) [unit x s], by the sample sum.
+
+        NaN where a window holds fewer than 4 samples, leaves the channel or contains a
+        missing sample (a gap is not integrated as zero).
+        """
+        v = np.asarray(self.values, dtype=float)
+        finite = np.isfinite(v)
+        cs = np.concatenate([[0.0], np.cumsum(np.where(finite, v, 0.0))])
+        n_ok = np.concatenate([[0], np.cumsum(finite)])
+        a = np.searchsorted(self.times_s, np.asarray(start_s, dtype=float))
+        b = np.searchsorted(self.times_s, np.asarray(end_s, dtype=float))
+        out = (cs[b] - cs[a]) / self.fs_hz
+        t = self.times_s
+        outside = (np.asarray(start_s) < t[0]) | (np.asarray(end_s) > t[-1] + 1.0 / self.fs_hz)
+        bad = (b - a < 4) | (n_ok[b] - n_ok[a] < b - a) | outside
+        return np.where(bad, np.nan, out)
+
 
 @dataclass(frozen=True)
 class Numeric:
@@ -175,6 +193,15 @@ class Numeric:
         factor, _ = lookup_unit(unit)
         own, _ = lookup_unit(self.unit)
         return self.values * (own / factor)
+
+    def updates(self, unit: str) -> tuple[np.ndarray, np.ndarray]:
+        """(times [s], values in ``unit``) of the distinct finite updates: a monitor repeats
+        its value until it computes a new one, so only changes count as new values."""
+        v = self.in_unit(unit)
+        new = np.ones(v.size, dtype=bool)
+        new[1:] = v[1:] != v[:-1]
+        keep = new & np.isfinite(v)
+        return np.asarray(self.times_s, dtype=float)[keep], v[keep]
 
 
 @dataclass(frozen=True)
