@@ -26,7 +26,9 @@ Prints one JSON line. Keys:
   mcl_ppv_r, mcl_ppv_bias_pts   PPV of the radial pressure against the SVV of the flow, per
                              SVV-resolution step (both breathing rates; median over cycles)
   mcl_svv_r, mcl_svv_bias_pts   the same for the model's SVV (each step calibrated on its own,
-                             pressure only: SVV needs no flow scale)
+                             pressure only: SVV needs no flow scale), from each beat's SV re-fitted
+                             to its own pressure (SV_beat_mL, cardiosim.assimilation.reanalysis)
+  mcl_svv_forecast_r, mcl_svv_forecast_bias_pts   the same from the filter's forecast SV (SV_mL)
   flotrac_sv_pe_pct, flotrac_co_pe_pct, flotrac_co_concordance_pct, flotrac_bolus_sv_diff_pts
                              waveformtools-ppv-study with --reference first, against the EV1000
                              (concordance: 10 % exclusion zone, changes over 3 updates; bolus: model
@@ -181,19 +183,23 @@ def svv_steps(model: bool = True) -> dict:
         def median_variation(tt, v):
             return float(np.median(cycle_variation(tt, v, period).variation_pct))
 
-        svv_model = np.nan
+        svv_model = svv_forecast = np.nan
         if model:
             m = calibrate(rec, analysis=analysis).beats
             m = m[m.observed]
-            svv_model = median_variation(m.t_s.to_numpy(), m.SV_mL.to_numpy())
-        rows.append((median_variation(t, sv_flow), median_variation(t, b.pp_mmHg.to_numpy()), svv_model))
+            svv_model = median_variation(m.t_s.to_numpy(), m.SV_beat_mL.to_numpy())
+            svv_forecast = median_variation(m.t_s.to_numpy(), m.SV_mL.to_numpy())
+        rows.append((median_variation(t, sv_flow), median_variation(t, b.pp_mmHg.to_numpy()), svv_model,
+                     svv_forecast))
     a = np.array(rows)
     out = {"mcl_ppv_r": float(np.corrcoef(a[:, 0], a[:, 1])[0, 1]),
            "mcl_ppv_bias_pts": float(np.mean(a[:, 1] - a[:, 0])), "mcl_svv_steps": int(len(a)),
            "mcl_svv_r": None, "mcl_svv_bias_pts": None}
     if model:
         out.update(mcl_svv_r=float(np.corrcoef(a[:, 0], a[:, 2])[0, 1]),
-                   mcl_svv_bias_pts=float(np.mean(a[:, 2] - a[:, 0])))
+                   mcl_svv_bias_pts=float(np.mean(a[:, 2] - a[:, 0])),
+                   mcl_svv_forecast_r=float(np.corrcoef(a[:, 0], a[:, 3])[0, 1]),
+                   mcl_svv_forecast_bias_pts=float(np.mean(a[:, 3] - a[:, 0])))
     return out
 
 

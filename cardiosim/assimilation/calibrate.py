@@ -33,6 +33,7 @@ from .parameters import (ESTIMABLE, FLOW_EXPONENT, Estimated, ParameterSet, appl
                          scale_parameters, to_clinical)
 from .indicators import flag_implausible
 from .patient import Patient, size_scale
+from .reanalysis import BeatFit, reanalyse
 from .reference import FlowScale, Reference, flow_scale, parse_reference, resolve
 
 METHODS = ("roukf", "ukf", "enkf", "lsq")
@@ -69,6 +70,7 @@ class CalibrationSettings:
     flow_sd_pct: float = 10.0
     flow_scale_sd_log2: float = 0.5
     flow_scale_drift_log2_per_beat: float = 0.002
+    beat_fit: bool = True
 
     def __post_init__(self):
         if self.method not in METHODS:
@@ -198,7 +200,8 @@ class Calibration:
         b = self.beats[self.beats["observed"]]
         t0, t1 = float(t_pp[0]), float(t_pp[-1])
         ppv = windowed(cycle_variation(t_pp, pp, period), window_s, t0, t1)
-        svv = windowed(cycle_variation(b["t_s"].to_numpy(float), b["SV_mL"].to_numpy(float), period),
+        sv = b["SV_beat_mL"] if "SV_beat_mL" in b else b["SV_mL"]
+        svv = windowed(cycle_variation(b["t_s"].to_numpy(float), sv.to_numpy(float), period),
                        window_s, t0, t1)
         return pd.DataFrame({"start_s": ppv.start_s, "end_s": ppv.end_s, "cycles": ppv.cycles,
                              "PPV_pct": ppv.variation_pct, "SVV_pct": svv.variation_pct,
@@ -443,7 +446,10 @@ def calibrate(record, settings: CalibrationSettings | None = None, *, model: Sph
     if np.any(track.clipped):
         cal_warn.append(f"a parameter reached its bound on {int(track.clipped.sum())} beats; the "
                         f"estimate there is the bound (widen the bounds if this is physiological)")
-    beats = beat_table(ps, obs, track, analysis, espvr)
+    # each observed beat re-fitted to its own pressure: the model's beat-to-beat SV (its SVV)
+    fit = (reanalyse(op, track.omega, track.x, obs.z_pa, obs.rr_s, obs.observed, sigma)
+           if settings.beat_fit else None)
+    beats = beat_table(ps, obs, track, analysis, espvr, fit)
     scale = None
     if flows:
         k_last = float(beats["flow_scale"].iloc[-1])
@@ -467,7 +473,8 @@ def calibrate(record, settings: CalibrationSettings | None = None, *, model: Sph
                                     x=_scale_state(model, track.x, k))
         res = dataclasses.replace(res, x_periodic=_scale_state(model, res.x_periodic, k))
         espvr = _scaled_espvr(espvr, k)
-        beats = beat_table(ps, obs, track, analysis, espvr)
+        fit = fit.scaled(k) if fit is not None else None
+        beats = beat_table(ps, obs, track, analysis, espvr, fit)
     beats["scale"] = (("flow observations" if flows else "reference" if refs else "patient size")
                       if scale is not None else "none: relative")
     # trends that need no scale: SV and CO relative to their median over the first minute
@@ -580,8 +587,13 @@ def _lsq_track(op: BeatOperator, res: LsqResult, obs: BeatObservations) -> Track
                  np.repeat(res.cov[None], n, 0), Z, nis, S, xs, np.zeros(n, bool))
 
 
-def beat_table(ps: ParameterSet, obs: BeatObservations, tr: Track, analysis, espvr: dict) -> pd.DataFrame:
-    """Per-beat parameters (clinical units, sd, 95 % band), pressures and indicators."""
+def beat_table(ps: ParameterSet, obs: BeatObservations, tr: Track, analysis, espvr: dict,
+               fit: BeatFit | None = None) -> pd.DataFrame:
+    """Per-beat parameters (clinical units, sd, 95 % band), pressures and indicators.
+
+    With a :class:`~.reanalysis.BeatFit`, ``SV_beat_mL`` is each beat's SV re-fitted to its
+    own pressure and ``beat_strength`` the factor on the contractility that did it.
+    """
     n = tr.n
     d: dict[str, Any] = {"beat": np.arange(n), "t_s": obs.t_s[:n] + obs.lag_s, "rr_s": obs.rr_s[:n],
                          "observed": obs.observed[:n], "reason": obs.reason[:n]}
@@ -628,4 +640,8 @@ def beat_table(ps: ParameterSet, obs: BeatObservations, tr: Track, analysis, esp
             meas[c][ok] = analysis.beats[c].to_numpy()[rows[ok]]
     d["SBP_mmHg"], d["DBP_mmHg"], d["MAP_mmHg"] = meas["sbp_mmHg"], meas["dbp_mmHg"], meas["map_mmHg"]
     d["at_bound"] = tr.clipped
+    if fit is not None:
+        d["SV_beat_mL"] = fit.sv_m3[:n] * 1e6
+        d["beat_strength"] = fit.strength[:n]
+        d["beat_rmse_mmHg"] = fit.rmse_pa[:n] / MMHG
     return pd.DataFrame(d)

@@ -76,7 +76,8 @@ PATIENT_STORY = ((0.0, 1.0, 1.0), (150.0, 1.0, 1.0), (200.0, 0.7, 0.6), (330.0, 
 
 def patient(duration_s: float = 600.0, hr_bpm: float = 72.0, fs_hz: float = 125.0,
             rr_sd_s: float = 0.015, noise_mmhg: float = 1.0, line=(6.0, 0.3), artefacts: bool = True,
-            seed: int = 7, story=PATIENT_STORY, model: SphereModel | None = None):
+            seed: int = 7, story=PATIENT_STORY, model: SphereModel | None = None,
+            breathing: tuple[float, float] | None = None):
     """A deterministic synthetic patient under anaesthesia, made by the package's own model.
 
     Contractility (sigma0) and distal resistance (Rd) follow ``story`` (factors of the
@@ -85,9 +86,12 @@ def patient(duration_s: float = 600.0, hr_bpm: float = 72.0, fs_hz: float = 125.
     response. The arterial pressure is seen through a measuring-site line (natural
     frequency [Hz], damping), sampled at ``fs_hz`` with seeded noise, and, with
     ``artefacts``, a flush at 100 s, a 3 s gap at 260 s and a zeroing at 450 s.
+    ``breathing`` (period [s], relative amplitude) swings the filling pressure of each beat
+    as P_at (1 + amplitude sin(2 pi t / period)), as controlled ventilation swings the
+    venous return (Michard F et al., Am J Respir Crit Care Med 162:134-138, 2000).
 
     Returns (record, truth) where truth is a DataFrame per beat: t_s, rr_s, sigma0_kPa,
-    Rd_mmHg_s_per_mL, SBP/DBP/MAP_mmHg, SV_mL, CO_L_min.
+    Rd_mmHg_s_per_mL, P_at_mmHg, SBP/DBP/MAP_mmHg, SV_mL, CO_L_min.
     """
     import pandas as pd
     from scipy.signal import bilinear, lfilter
@@ -107,10 +111,14 @@ def patient(duration_s: float = 600.0, hr_bpm: float = 72.0, fs_hz: float = 125.
     t0 = 0.0
     s0 = base.params.sigma0
     rd0 = base.circulation.afterload.Rd
+    pat0 = base.parameter_value("P_at")
+    if breathing is not None and not (breathing[0] > 0 and 0 <= breathing[1] < 1):
+        raise ValueError(f"breathing needs a period > 0 s and an amplitude in [0, 1), got {breathing}")
     for T in rr:
         fs_ = float(np.interp(t0, st_t, [s[1] for s in story]))
         fr_ = float(np.interp(t0, st_t, [s[2] for s in story]))
-        m = base.with_values({"sigma0": s0 * fs_, "Rd": rd0 * fr_})
+        pat = pat0 * (1.0 + breathing[1] * np.sin(2 * np.pi * t0 / breathing[0])) if breathing else pat0
+        m = base.with_values({"sigma0": s0 * fs_, "Rd": rd0 * fr_, **({"P_at": pat} if breathing else {})})
         res = m.simulate(rr=[T], state=state)
         state = res.final_state.copy()
         ts = res.timeseries
@@ -119,7 +127,7 @@ def patient(duration_s: float = 600.0, hr_bpm: float = 72.0, fs_hz: float = 125.
         p_parts.append(ts["P_ar_mmHg"].to_numpy() * MMHG)
         bi = res.beat_indicators(0)
         rows.append({"t_s": t0, "rr_s": T, "sigma0_kPa": s0 * fs_ / 1e3,
-                     "Rd_mmHg_s_per_mL": convert(rd0 * fr_, "Pa*s/m^3", "mmHg*s/mL"),
+                     "Rd_mmHg_s_per_mL": convert(rd0 * fr_, "Pa*s/m^3", "mmHg*s/mL"), "P_at_mmHg": pat / MMHG,
                      "SBP_aortic_mmHg": bi["SBP_mmHg"], "DBP_aortic_mmHg": bi["DBP_mmHg"],
                      "MAP_mmHg": bi["MAP_mmHg"], "SV_mL": bi["SV_mL"], "CO_L_min": bi["CO_L_min"]})
         t0 += T
@@ -145,5 +153,6 @@ def patient(duration_s: float = 600.0, hr_bpm: float = 72.0, fs_hz: float = 125.
     truth = pd.DataFrame(rows)
     truth = truth[truth["t_s"] < duration_s].reset_index(drop=True)
     rec = synthetic_record(p, fs_hz, name="synthetic-patient", provenance={"seed": seed, "story": [list(s) for s in story], "line": list(line) if line else None,
-                           "noise_mmhg": noise_mmhg, "hr_bpm": hr_bpm, "rr_sd_s": rr_sd_s})
+                           "noise_mmhg": noise_mmhg, "hr_bpm": hr_bpm, "rr_sd_s": rr_sd_s,
+                                       "breathing": list(breathing) if breathing else None})
     return rec, truth
