@@ -302,6 +302,10 @@ def t_assimilation(r: dict, d: dict) -> str:
             f"flow scale estimated", f"**{sig(r['seconds_per_hour_with_co'])} s** per hour; flow scale "
             f"{100 * r['roukf_co_final_rel_error']['flow_scale']:+.1f} % of the truth at the last beat"]]
           if r.get("seconds_per_hour_with_co") is not None else []),
+        *([["the beat-by-beat reanalysis after the filter (each beat re-fitted to its own pressure: SV_beat_mL, "
+            "the model's SVV)", f"**{sig(r['seconds_per_hour_beat_fit'])} s** per hour "
+            f"({r['beat_fit_failed_beats']} beats not solved)"]]
+          if r.get("seconds_per_hour_beat_fit") is not None else []),
         [f"cardiosim UKF on the augmented state ({r['ukf_sigma_points']} sigma points)",
          f"{sig(r['cardiosim_ukf_ms_per_beat'])} ms per beat"],
     ]
@@ -334,8 +338,12 @@ def t_cardiac_output(r: dict, d: dict) -> str:
         rows.append([f"mock loop SVV steps ({r['mcl_svv_steps']}): PPV vs flow SVV (goal r >= 0.9, bias within 2)",
                      f"r {r['mcl_ppv_r']:.3f}, bias {r['mcl_ppv_bias_pts']:+.1f} points"])
     if r.get("mcl_svv_r") is not None:
-        rows.append(["mock loop SVV steps: model SVV vs flow SVV",
-                     f"r {r['mcl_svv_r']:.3f}, bias {r['mcl_svv_bias_pts']:+.1f} points"])
+        rows.append(["mock loop SVV steps: model SVV vs flow SVV, each beat re-fitted to its own pressure "
+                     "(`SV_beat_mL`; goal r >= 0.9, bias within 2)",
+                     f"r {r['mcl_svv_r']:.3f}, bias **{r['mcl_svv_bias_pts']:+.1f} points**"])
+    if r.get("mcl_svv_forecast_r") is not None:
+        rows.append(["mock loop SVV steps: the filter's forecast SV (`SV_mL`) instead",
+                     f"r {r['mcl_svv_forecast_r']:.3f}, bias {r['mcl_svv_forecast_bias_pts']:+.1f} points"])
     if r.get("flotrac_sv_pe_pct") is not None:
         rows.append(["FloTrac record, `--reference first`: SV / CO percentage error (goal <= 30 %)",
                      f"{r['flotrac_sv_pe_pct']:.1f} % / {r['flotrac_co_pe_pct']:.1f} %"])

@@ -24,7 +24,8 @@ from cardiosim.units import MMHG
 
 FS = 125.0
 #: NaN by design on unobserved beats (no measured beat to compare with)
-OBSERVED_ONLY = ["rmse_mmHg", "nis", "SBP_mmHg", "DBP_mmHg", "MAP_mmHg"]
+OBSERVED_ONLY = ["rmse_mmHg", "nis", "SBP_mmHg", "DBP_mmHg", "MAP_mmHg", "SV_beat_mL", "beat_strength",
+                 "beat_rmse_mmHg"]
 
 
 @pytest.fixture(scope="module")

@@ -48,10 +48,13 @@ def test_calibration_runs_to_the_end_with_rmse_below_5_mmhg(calibrations, rel):
     r = cal.rmse_mmhg()
     assert r["beats"] > 300
     assert r["median"] < 5.0 and r["mean"] < 5.0, r
+    beat_fit = ("SV_beat_mL", "beat_strength", "beat_rmse_mmHg")   # observed beats only
     cols = [c for c in cal.beats.columns if c not in ("reason", "rmse_mmHg", "nis", "SBP_mmHg", "DBP_mmHg",
-                                                        "MAP_mmHg")]
+                                                        "MAP_mmHg") + beat_fit]
     num = cal.beats[cols].select_dtypes("number")
     assert np.all(np.isfinite(num.to_numpy(float))), num.columns[~np.isfinite(num.to_numpy(float)).all(0)]
+    fit = cal.beats.loc[cal.beats.observed, list(beat_fit)].to_numpy(float)
+    assert np.all(np.isfinite(fit)), "a beat-by-beat re-fit failed on an observed beat"
 
 
 def test_flotrac_comparison_is_computed_on_the_ppv_record(calibrations):

@@ -447,8 +447,11 @@ def calibrate(record, settings: CalibrationSettings | None = None, *, model: Sph
         cal_warn.append(f"a parameter reached its bound on {int(track.clipped.sum())} beats; the "
                         f"estimate there is the bound (widen the bounds if this is physiological)")
     # each observed beat re-fitted to its own pressure: the model's beat-to-beat SV (its SVV)
-    fit = (reanalyse(op, track.omega, track.x, obs.z_pa, obs.rr_s, obs.observed, sigma)
+    fit = (reanalyse(op, track.omega, track.x, obs.z_pa, obs.rr_s, obs.observed, sigma, start=(x0, omega0))
            if settings.beat_fit else None)
+    if fit is not None and fit.failed:
+        cal_warn.append(f"the beat-by-beat re-fit did not solve on {len(fit.failed)} beats (first: beat "
+                        f"{fit.failed[0]}); SV_beat_mL is empty there")
     beats = beat_table(ps, obs, track, analysis, espvr, fit)
     scale = None
     if flows:

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..errors import ParameterError
+from ..errors import ParameterError, SolverError
 from ..units import MMHG
 from . import kernels as AK
 from .operator import BeatOperator
@@ -44,16 +44,18 @@ class BeatFit:
     offset_pa: np.ndarray      # offset of the arterial start pressure [Pa]
     rmse_pa: np.ndarray        # pressure RMSE of the re-fitted beat [Pa]
     parameter: str             # the contractility parameter the factor applies to
+    failed: tuple = ()         # beats whose re-fit did not solve (left NaN)
 
     def scaled(self, k: float) -> BeatFit:
         """The fit of the model scaled by the flow scale ``k`` (volumes x k)."""
         return BeatFit(self.sv_m3 * k, self.edv_m3 * k, self.strength, self.offset_pa, self.rmse_pa,
-                       self.parameter)
+                       self.parameter, self.failed)
 
 
 def reanalyse(op: BeatOperator, omega: np.ndarray, x_end: np.ndarray, z_pa: np.ndarray, rr_s: np.ndarray,
               observed: np.ndarray, sigma_pa: float, *, strength_sd_log: float = 2.0,
-              offset_sd_mmhg: float = 5.0, iterations: int = 3, parameter: str | None = None) -> BeatFit:
+              offset_sd_mmhg: float = 5.0, iterations: int = 3, parameter: str | None = None,
+              start: tuple[np.ndarray, np.ndarray] | None = None) -> BeatFit:
     """Re-fit every observed beat to its own pressure (see the module docstring).
 
     Parameters
@@ -74,47 +76,68 @@ def reanalyse(op: BeatOperator, omega: np.ndarray, x_end: np.ndarray, z_pa: np.n
     parameter : str, optional
         The contractility parameter; default the first of :data:`STRENGTH_PARAMETERS` the
         model has.
+    start : (x0, omega0), optional
+        The filter's start state and parameters, from which beat 0 is re-fitted (without
+        them beat 0 is not).
     """
     if not (np.isfinite(sigma_pa) and sigma_pa > 0):
         raise ParameterError(f"reanalysis: observation error must be > 0 Pa, got {sigma_pa!r}")
     if not (strength_sd_log > 0 and offset_sd_mmhg > 0 and iterations >= 1):
         raise ParameterError(f"reanalysis: prior sds must be > 0 and iterations >= 1, got "
                              f"{strength_sd_log}, {offset_sd_mmhg}, {iterations}")
-    op, omega, name = _with_strength(op, np.asarray(omega, float), parameter)
+    omega = np.asarray(omega, float)
+    if start is not None:
+        # beat 0 starts where the filter started: prepend that start to the per-beat ends
+        omega = np.concatenate([np.asarray(start[1], float)[None], omega])
+        x_end = np.concatenate([np.asarray(start[0], float)[None], x_end])
+    op, omega, name = _with_strength(op, omega, parameter)
+    first = 0 if start is not None else 1
     j = op.parameters.names.index(name)
     shifted = np.array([n in op.model.corrected_states or n in ("line_p", "line_in") for n in op.state_names])
-    n = omega.shape[0]
+    n = omega.shape[0] - (1 if start is not None else 0)
     out = {key: np.full(n, np.nan) for key in ("sv", "edv", "strength", "offset", "rmse")}
     prior = np.array([1.0 / strength_sd_log ** 2, 1.0 / (offset_sd_mmhg * MMHG) ** 2])
     h = np.array([0.02, 1.0 * MMHG])     # finite-difference steps: 2 % of strength, 1 mmHg
     s2 = float(sigma_pa) ** 2
+    failed: list[int] = []
     for k in np.flatnonzero(observed[:n]):
-        if k == 0:
+        if k < first:
             continue
-        x0, om, z, T = x_end[k - 1], omega[k - 1], z_pa[k], float(rr_s[k])
+        x0, om = x_end[k - 1 + (1 - first)], omega[k - 1 + (1 - first)]
+        z, T = z_pa[k], float(rr_s[k])
         if not (np.all(np.isfinite(x0)) and np.all(np.isfinite(om)) and np.all(np.isfinite(z))):
             continue
-        d = np.zeros(2)
-        for _ in range(iterations):
-            D = np.repeat(d[None], 3, axis=0)
-            D[1:] += np.diag(h)
-            X = np.repeat(x0[None], 3, axis=0)
-            X[:, shifted] += D[:, 1:2]
-            Om = np.repeat(om[None], 3, axis=0)
-            Om[:, j] += D[:, 0] / np.log(2.0)      # omega is log2 of the factor
-            Z, S = op.forecast(np.ascontiguousarray(X), Om, T)
-            J = ((Z[1:] - Z[0]) / h[:, None]).T
-            H = J.T @ J / s2 + np.diag(prior)
-            step = np.linalg.solve(H, J.T @ (z - Z[0]) / s2 - prior * d)
-            # the summaries and the residual at the new point, to first order
-            edv, esv = S[0, [AK.B_VMAX, AK.B_VMIN]] + step @ ((S[1:, [AK.B_VMAX, AK.B_VMIN]] - S[0, [AK.B_VMAX, AK.B_VMIN]])
-                                                              / h[:, None])
-            resid = z - Z[0] - J @ step
-            d = d + step
+        try:
+            edv, esv, d, resid = _fit_beat(op, j, shifted, x0, om, z, T, h, prior, s2, iterations)
+        except SolverError:
+            failed.append(int(k))
+            continue
         out["sv"][k], out["edv"][k] = edv - esv, edv
         out["strength"][k], out["offset"][k] = np.exp(d[0]), d[1]
         out["rmse"][k] = float(np.sqrt(np.mean(resid ** 2)))
-    return BeatFit(out["sv"], out["edv"], out["strength"], out["offset"], out["rmse"], name)
+    return BeatFit(out["sv"], out["edv"], out["strength"], out["offset"], out["rmse"], name, tuple(failed))
+
+
+def _fit_beat(op, j, shifted, x0, om, z, T, h, prior, s2, iterations):
+    """Gauss-Newton on (log contractility factor, arterial offset) of one beat."""
+    cols = [AK.B_VMAX, AK.B_VMIN]
+    d = np.zeros(2)
+    for _ in range(iterations):
+        D = np.repeat(d[None], 3, axis=0)
+        D[1:] += np.diag(h)
+        X = np.repeat(x0[None], 3, axis=0)
+        X[:, shifted] += D[:, 1:2]
+        Om = np.repeat(om[None], 3, axis=0)
+        Om[:, j] += D[:, 0] / np.log(2.0)      # omega is log2 of the factor
+        Z, S = op.forecast(np.ascontiguousarray(X), Om, T)
+        J = ((Z[1:] - Z[0]) / h[:, None]).T
+        H = J.T @ J / s2 + np.diag(prior)
+        step = np.linalg.solve(H, J.T @ (z - Z[0]) / s2 - prior * d)
+        # the volumes and the residual at the new point, to first order
+        edv, esv = S[0, cols] + step @ ((S[1:, cols] - S[0, cols]) / h[:, None])
+        resid = z - Z[0] - J @ step
+        d = d + step
+    return edv, esv, d, resid
 
 
 def _with_strength(op: BeatOperator, omega: np.ndarray, parameter: str | None):
