@@ -129,6 +129,11 @@ def cmd_demo(args) -> int:
     print("~3 min, vasopressor response at ~6 min; 1 mmHg noise, a flush, a gap and a zeroing),")
     print("calibrated and tracked beat by beat from its arterial pressure alone.")
     record, truth = synthetic.patient(seed=args.seed)
+    if not args.reference:
+        # as a thermodilution at the start of the case would give it: the truth's CO at 30 s
+        co = float(np.interp(30.0, truth["t_s"], truth["CO_L_min"]))
+        args.reference = [f"CO={co:.3f}@30"]
+        print(f"one-point reference: the synthetic patient's CO at 30 s, {co:.3f} L/min (--reference CO={co:.3f}@30)")
 
     def compare(cal, out):
         io.write_csv(out / "truth.csv", truth)

@@ -24,7 +24,7 @@ from cardiosim.units import MMHG
 
 FS = 125.0
 #: NaN by design on unobserved beats (no measured beat to compare with)
-OBSERVED_ONLY = ["rmse_mmHg", "nis", "SBP_mmHg", "DBP_mmHg", "MAP_mmHg", "SV_beat_mL", "beat_strength",
+OBSERVED_ONLY = ["rmse_mmHg", "nis", "SBP_mmHg", "DBP_mmHg", "MAP_mmHg", "SV_beat_mL", "SV_beat_rel", "beat_strength",
                  "beat_rmse_mmHg"]
 
 
@@ -228,6 +228,8 @@ def test_successful_calibration_has_no_nan_outside_unobserved_beats(calibrated, 
     assert not [w for w in cal.warnings if "normalised innovation" in w], cal.warnings
     cal.write(tmp_path)
     csv = pd.read_csv(tmp_path / "calibration.csv")
-    cols = [c for c in cal.parameters.names] + ["SV_mL", "CO_L_min", "EF", "Ea_Ees", "efficiency",
+    cols = [c for c in cal.parameters.names] + ["SV_rel", "CO_rel", "EF", "Ea_Ees", "efficiency",
                                                 "model_SBP_mmHg", "model_DBP_mmHg", "model_MAP_mmHg"]
     assert csv[cols].notna().all().all()
+    # no flow scale: no volume or flow in mL or L/min is written as if it were the patient's
+    assert cal.scale is None and not [c for c in csv.columns if c.endswith(("_mL", "_L_min", "_J"))]

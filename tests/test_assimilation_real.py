@@ -48,7 +48,7 @@ def test_calibration_runs_to_the_end_with_rmse_below_5_mmhg(calibrations, rel):
     r = cal.rmse_mmhg()
     assert r["beats"] > 300
     assert r["median"] < 5.0 and r["mean"] < 5.0, r
-    beat_fit = ("SV_beat_mL", "beat_strength", "beat_rmse_mmHg")   # observed beats only
+    beat_fit = ("SV_beat_mL", "SV_beat_rel", "beat_strength", "beat_rmse_mmHg")   # observed beats only
     cols = [c for c in cal.beats.columns if c not in ("reason", "rmse_mmHg", "nis", "SBP_mmHg", "DBP_mmHg",
                                                         "MAP_mmHg") + beat_fit]
     num = cal.beats[cols].select_dtypes("number")

@@ -37,6 +37,10 @@ from .reanalysis import BeatFit, reanalyse
 from .reference import FlowScale, Reference, flow_scale, parse_reference, resolve
 
 METHODS = ("roukf", "ukf", "enkf", "lsq")
+#: beat-table columns whose value depends on the flow scale (volumes, flows, work, elastances):
+#: written only when the calibration has one; EF, Ea/Ees and efficiency are scale-free
+ABSOLUTE_COLUMNS = ("EDV_mL", "ESV_mL", "SV_mL", "CO_L_min", "SV_beat_mL", "stroke_work_J",
+                    "Ea_mmHg_per_mL", "Ees_mmHg_per_mL")
 
 
 @dataclass(frozen=True)
@@ -133,7 +137,8 @@ class Calibration:
         if self.scale is not None:
             return f"scale: {self.scale.source}; flow scale k = {self.scale.k:.3f}"
         return ("scale: none - SV and CO come from the default adult heart (Caruel 2014 sphere), "
-                "not from this patient: read them as relative (give --reference for a true scale)")
+                "not from this patient: read them, and the resistances and compliances, as relative "
+                "(give --reference or --patient for a true scale)")
 
     # -- figures the user reads ---------------------------------------------------------
     def rmse_mmhg(self) -> dict:
@@ -236,7 +241,9 @@ class Calibration:
             lines.append(f"strongest posterior correlation: {corr.index[i]}-{corr.index[j]} {c[i, j]:+.2f} "
                          f"(these two trade off; their sum effect is better known than each)")
         b = self.beats
-        for col, unit in (("SV_mL", "mL"), ("CO_L_min", "L/min"), ("EF", ""), ("Ea_Ees", "")):
+        cols = ((("SV_mL", "mL"), ("CO_L_min", "L/min")) if self.scale is not None else
+                (("SV_rel", "of the first minute"), ("CO_rel", "of the first minute")))
+        for col, unit in (*cols, ("EF", ""), ("Ea_Ees", "")):
             if col in b:
                 lines.append(f"  {col:8s} median {np.nanmedian(b[col]):.3g} {unit}")
         if self.respiratory is not None and self.respiratory["cycles"].sum() > 0:
@@ -280,6 +287,19 @@ class Calibration:
             "model": None if self.model is None else self.model.describe(),
         }
 
+    def table(self) -> pd.DataFrame:
+        """The per-beat table as it is written to ``calibration.csv``.
+
+        Without a flow scale the volumes, flows and elastances of the default adult heart
+        (:data:`ABSOLUTE_COLUMNS`) are left out: SV and CO are given relative to the first
+        minute (``SV_rel``, ``CO_rel``, ``SV_beat_rel``), never in mL or L/min. The estimated
+        resistances and compliances stay (their band is what the filter estimated), and are
+        as relative as SV: the summary says so.
+        """
+        if self.scale is not None:
+            return self.beats
+        return self.beats.drop(columns=[c for c in ABSOLUTE_COLUMNS if c in self.beats])
+
     def write(self, out_dir, command: str = "cardiosim calibrate") -> dict:
         """Write calibration.csv, waveforms.csv, run.json, trends.png and overlay.png atomically."""
         from .. import io
@@ -287,7 +307,7 @@ class Calibration:
 
         out = Path(out_dir)
         out.mkdir(parents=True, exist_ok=True)
-        io.write_csv(out / "calibration.csv", self.beats)
+        io.write_csv(out / "calibration.csv", self.table())
         io.write_csv(out / "waveforms.csv", self.waveforms())
         if self.respiratory is not None:
             io.write_csv(out / "variation.csv", self.respiratory)
@@ -484,7 +504,10 @@ def calibrate(record, settings: CalibrationSettings | None = None, *, model: Sph
     first = beats["observed"] & (beats["t_s"] <= beats["t_s"].iloc[0] + 60.0)
     for col, rel in (("SV_mL", "SV_rel"), ("CO_L_min", "CO_rel")):
         ref = float(np.nanmedian(beats.loc[first, col])) if first.any() else float("nan")
-        beats[rel] = beats[col] / ref if math.isfinite(ref) and ref > 0 else np.nan
+        ok = math.isfinite(ref) and ref > 0
+        beats[rel] = beats[col] / ref if ok else np.nan
+        if col == "SV_mL" and "SV_beat_mL" in beats:
+            beats["SV_beat_rel"] = beats["SV_beat_mL"] / ref if ok else np.nan
     beats["implausible"], implausible = flag_implausible(beats)
     cal_warn += implausible
     cal = Calibration(str(record.source), settings, ps, obs, res, track, ident, sigma, espvr, beats,
