@@ -298,7 +298,9 @@ class Calibration:
         """
         if self.scale is not None:
             return self.beats
-        return self.beats.drop(columns=[c for c in ABSOLUTE_COLUMNS if c in self.beats])
+        absolute = [c for c in self.beats if c in ABSOLUTE_COLUMNS
+                    or c.removesuffix("_lo").removesuffix("_hi") in ABSOLUTE_COLUMNS]
+        return self.beats.drop(columns=absolute)
 
     def write(self, out_dir, command: str = "cardiosim calibrate") -> dict:
         """Write calibration.csv, waveforms.csv, run.json, trends.png and overlay.png atomically."""
@@ -492,8 +494,10 @@ def calibrate(record, settings: CalibrationSettings | None = None, *, model: Sph
         k = scale.k
         model = model.scaled(k)
         ps = scale_parameters(ps, k)
-        track = dataclasses.replace(track, summary=track.summary * k ** AK.SUMMARY_FLOW_EXPONENT,
-                                    x=_scale_state(model, track.x, k))
+        track = dataclasses.replace(
+            track, summary=track.summary * k ** AK.SUMMARY_FLOW_EXPONENT, x=_scale_state(model, track.x, k),
+            summary_members=None if track.summary_members is None
+            else track.summary_members * k ** AK.SUMMARY_FLOW_EXPONENT)
         res = dataclasses.replace(res, x_periodic=_scale_state(model, res.x_periodic, k))
         espvr = _scaled_espvr(espvr, k)
         fit = fit.scaled(k) if fit is not None else None
@@ -613,6 +617,34 @@ def _lsq_track(op: BeatOperator, res: LsqResult, obs: BeatObservations) -> Track
                  np.repeat(res.cov[None], n, 0), Z, nis, S, xs, np.zeros(n, bool))
 
 
+def _indicators(S: np.ndarray, rr_s, vd) -> dict:
+    """The beat table's indicators from summaries S (..., N_SUMMARY) [SI in, clinical out]."""
+    edv, esv, pes = S[..., AK.B_VMAX], S[..., AK.B_VMIN], S[..., AK.B_PES]
+    sv = edv - esv
+    ea = pes / MMHG / (sv * 1e6)
+    ees = pes / (esv - vd) / MMHG * 1e-6
+    return {"SV_mL": sv * 1e6, "CO_L_min": convert(sv / rr_s, "m^3/s", "L/min"), "EF": sv / edv,
+            "Ea_Ees": ea / ees, "model_MAP_mmHg": S[..., AK.B_PMEAN] / MMHG}
+
+
+def indicator_bands(members: np.ndarray, weights, rr_s: np.ndarray, vd, table: dict):
+    """95 % bands (value +- 1.96 sd) of SV, CO, EF, Ea/Ees and the model's MAP per beat.
+
+    ``members`` (n, m, N_SUMMARY) are the filter's per-member forecasts of each beat and
+    ``weights`` their (mean, covariance) weights: the sd is the members' weighted spread of
+    each indicator (the sigma points' or the ensemble's), centred on the table's value.
+    """
+    wm, wc = (np.asarray(w, float) for w in weights)
+    rr = np.asarray(rr_s, float)[:, None]
+    vdm = vd[:, None] if np.ndim(vd) else vd
+    per = _indicators(members, rr, vdm)
+    with np.errstate(invalid="ignore"):
+        for col, v in per.items():
+            mean = v @ wm
+            sd = np.sqrt(np.maximum(((v - mean[:, None]) ** 2) @ wc, 0.0))
+            yield col, table[col] - 1.96 * sd, table[col] + 1.96 * sd
+
+
 def beat_table(ps: ParameterSet, obs: BeatObservations, tr: Track, analysis, espvr: dict,
                fit: BeatFit | None = None) -> pd.DataFrame:
     """Per-beat parameters (clinical units, sd, 95 % band), pressures and indicators.
@@ -666,6 +698,9 @@ def beat_table(ps: ParameterSet, obs: BeatObservations, tr: Track, analysis, esp
             meas[c][ok] = analysis.beats[c].to_numpy()[rows[ok]]
     d["SBP_mmHg"], d["DBP_mmHg"], d["MAP_mmHg"] = meas["sbp_mmHg"], meas["dbp_mmHg"], meas["map_mmHg"]
     d["at_bound"] = tr.clipped
+    if tr.summary_members is not None:
+        for col, lo, hi in indicator_bands(tr.summary_members, tr.member_weights, obs.rr_s[:n], vd, d):
+            d[f"{col}_lo"], d[f"{col}_hi"] = lo, hi
     if fit is not None:
         d["SV_beat_mL"] = fit.sv_m3[:n] * 1e6
         d["beat_strength"] = fit.strength[:n]

@@ -49,6 +49,8 @@ class Track:
     x: np.ndarray              # (n, n_state) analysis mean state at the end of the beat
     clipped: np.ndarray        # (n,) a parameter hit its bound at this beat
     warnings: list = field(default_factory=list)
+    summary_members: np.ndarray | None = None   # (n, members, N_SUMMARY) each member's forecast
+    member_weights: tuple | None = None         # (mean weights, covariance weights) of the members
 
     @property
     def n(self) -> int:
@@ -60,7 +62,8 @@ class Track:
 
     def truncate(self, n: int) -> "Track":
         return Track(self.method, self.names, self.omega[:n], self.cov[:n], self.z_pred[:n],
-                     self.nis[:n], self.summary[:n], self.x[:n], self.clipped[:n], list(self.warnings))
+                     self.nis[:n], self.summary[:n], self.x[:n], self.clipped[:n], list(self.warnings),
+                     None if self.summary_members is None else self.summary_members[:n], self.member_weights)
 
 
 class SequentialFilter:
@@ -88,6 +91,8 @@ class SequentialFilter:
         self.Q = np.diag(op.parameters.drift ** 2)
         self.seed = seed
         self._sd_z = None  # the pressure points' sd vector, made once
+        self.members_S = None  # the last beat's forecast summaries per member (the bands of indicators)
+        self.member_weights = None
 
     def _clip(self):
         self.om, clipped = self.op.parameters.clip(self.om)
@@ -134,6 +139,9 @@ class ROUKF(SequentialFilter):
         self.L = np.zeros((NS + p, p))
         self.L[NS:, :] = np.eye(p)
         self.U = np.linalg.inv(self.P0)
+        # simplex points: sum a I_i = 0, sum a I_i I_i' = Id, so a-weighted spreads are covariances
+        w = np.full(p + 1, self.a)
+        self.member_weights = (w, w)
 
     def step(self, T: float, z: np.ndarray | None, flows: "FlowObservation | None" = None):
         p, a, I, NS = self.p, self.a, self.I, self.ns
@@ -145,6 +153,7 @@ class ROUKF(SequentialFilter):
         X[:, 0] = self.x[0]  # entry 0 is time
         Om = S[:, NS:]
         Z, Sm = self.op.forecast(X, Om, T)
+        self.members_S = Sm
         Sf = np.concatenate([X, Om], axis=1)
         s_ = a * Sf.sum(axis=0)
         L = a * Sf.T @ I.T
@@ -197,6 +206,7 @@ class UKF(SequentialFilter):
         self.P = self.Qx.copy()
         self.P[NS - 1:, NS - 1:] = self.P0
         self.gain_mask = np.concatenate([self.state_mask[1:], np.ones(p)])
+        self.member_weights = (self.Wm, self.Wc)
 
     def step(self, T: float, z: np.ndarray | None, flows: "FlowObservation | None" = None):
         NS = self.ns
@@ -208,6 +218,7 @@ class UKF(SequentialFilter):
         X[:, 1:] = S[:, :NS - 1]
         Om = S[:, NS - 1:]
         Z, Sm = self.op.forecast(X, Om, T)
+        self.members_S = Sm
         Sf = np.concatenate([X[:, 1:], Om], axis=1)
         m = self.Wm @ Sf
         D = Sf - m
@@ -253,10 +264,12 @@ class EnKF(SequentialFilter):
         Lp = safe_cholesky(self.P0)
         self.Om = self.om + self.rng.standard_normal((members, self.p)) @ Lp.T
         self.X = np.repeat(self.x[None, :], members, axis=0)
+        self.member_weights = (np.full(members, 1.0 / members), np.full(members, 1.0 / (members - 1)))
 
     def step(self, T: float, z: np.ndarray | None, flows: "FlowObservation | None" = None):
         N, NS = self.N, self.ns
         Z, Sm = self.op.forecast(self.X, self.Om, T)
+        self.members_S = Sm
         if np.any(self.Q):
             self.Om = self.Om + self.rng.standard_normal(self.Om.shape) @ np.sqrt(self.Q)
         E = np.concatenate([self.X, self.Om], axis=1)
@@ -336,6 +349,11 @@ def run_filter(flt: SequentialFilter, rr_s: np.ndarray, z_pa: np.ndarray, observ
                                     f"to beat {k - 1} is kept in .partial", k, tr.truncate(k))
         tr.omega[k], tr.cov[k], tr.z_pred[k], tr.nis[k] = flt.om, cov, zbar, nis
         tr.summary[k], tr.x[k], tr.clipped[k] = summ, flt.x, clipped
+        if flt.members_S is not None:
+            if tr.summary_members is None:
+                tr.summary_members = np.full((n,) + flt.members_S.shape, np.nan)
+                tr.member_weights = flt.member_weights
+            tr.summary_members[k] = flt.members_S
         if observed[k]:
             run_high = run_high + 1 if nis > divergence_nis else 0
             if run_high >= divergence_beats and not warned:
