@@ -466,7 +466,30 @@ def t_readme_verification() -> str:
     return head + "\n" + table(["check", "result", "details"], rows)
 
 
-RENDER = {"sphere0d": t_sphere0d, "sphere0d-accuracy": t_sphere0d_accuracy,
+@from_results("coverage", "python benchmarks/coverage.py")
+def t_coverage(r: dict, d: dict) -> str:
+    fams = list(r["coverage"])
+    quantities = []
+    for f in fams:
+        quantities += [q for q in r["coverage"][f] if q not in quantities]
+
+    def cell(f, q):
+        v = r["coverage"][f].get(q)
+        if v is None or v.get("beats") is None:
+            return "-"
+        if v.get("coverage_pct") is None:
+            return f"no band (RMSE {sig(v['rmse'])})"
+        w = f", width {sig(v['width_over_prior'])} of the prior's" if v.get("width_over_prior") is not None else ""
+        return f"{v['coverage_pct']:.0f} %{w}"
+
+    rows = [[q] + [cell(f, q) for f in fams] for q in quantities]
+    rows.append(["all: min / max coverage (goal 85-99 %); median width over the prior's 95 % range (goal <= 0.5)",
+                 f"**{r['min_coverage_pct']:.0f} % / {r['max_coverage_pct']:.0f} %**; "
+                 f"{sig(r['median_width_over_prior_width'])}"] + [""] * (len(fams) - 1))
+    return table(["95 % band holds the truth on (observed beats)"] + fams, rows)
+
+
+RENDER = {"sphere0d": t_sphere0d, "coverage": t_coverage, "sphere0d-accuracy": t_sphere0d_accuracy,
           "sphere0d-checkouts": t_sphere0d_checkouts, "land2015": t_land2015, "land2015-time": t_land2015_time,
           "assembly": t_assembly, "linear-solvers": t_linear_solvers, "signals": t_signals,
           "assimilation": t_assimilation, "cardiac-output": t_cardiac_output, "readme-speed": t_readme_speed, "readme-verification": t_readme_verification}
