@@ -14,27 +14,25 @@ Prints one JSON line. Keys:
                              band's median width over the prior's 95 % range
   estimated                  the parameters each family's calibration estimated
   seconds                    wall time of the whole run
-Run: python benchmarks/coverage.py [--duration S] [--families a,b] [--seed N]
+Run: python benchmarks/coverage.py [--duration S] [--families a,b] [--seed N] [--quick]
 """
 
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import sys
 import time
 from pathlib import Path
 
 import numpy as np
 
-# this script's name is that of the coverage package, which Numba imports when it can: take
-# the script's folder off the import path and load the results writer from its file
 _HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(_HERE))
+from _record import record  # noqa: E402
+
+# this script's name is that of the coverage package, which Numba imports when it can: take
+# the script's folder off the import path before anything imports Numba
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != _HERE]
-_spec = importlib.util.spec_from_file_location("_record", _HERE / "_record.py")
-_rec = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(_rec)
-record = _rec.record
 
 
 def main() -> None:
@@ -45,14 +43,18 @@ def main() -> None:
     ap.add_argument("--duration", type=float, default=600.0, help="seconds of record per family")
     ap.add_argument("--families", default=",".join(FAMILIES), help="comma-separated family names")
     ap.add_argument("--seed", type=int, default=7, help="seed of the twins (RR, noise)")
+    ap.add_argument("--quick", action="store_true", help="smoke run: story and noise, 60 s each (results/quick/)")
     a = ap.parse_args()
+    if a.quick:
+        a.duration, a.families = 60.0, "story,noise"
     t0 = time.perf_counter()
     out, estimated = {}, {}
     for name in [s.strip() for s in a.families.split(",") if s.strip()]:
         rec, truth = family(name, duration_s=a.duration, seed=a.seed)
         cal = calibrate(rec)
         tab = band_coverage(cal.beats, truth, cal.parameters)
-        out[name] = {r.quantity: {k: (None if isinstance(v, float) and not np.isfinite(v) else v)
+        out[name] = {r.quantity: {k: (None if isinstance(v, float) and not np.isfinite(v)
+                                      else int(v) if k == "beats" else v)
                                   for k, v in r._asdict().items() if k not in ("Index", "quantity")}
                      for r in tab.itertuples()}
         estimated[name] = list(cal.parameters.names)
