@@ -71,12 +71,12 @@ def _calibration_settings(args):
     return CalibrationSettings(**kw)
 
 
-def _run_calibration(record, args, command: str, extra=None, patient=None, settings=None) -> int:
+def _run_calibration(record, args, command: str, extra=None, patient=None, settings=None, truth=None) -> int:
     from .assimilation import calibrate
 
     cal = calibrate(record, settings or _calibration_settings(args), progress=not args.quiet, patient=patient)
     print(cal.summary_text())
-    cal.write(args.out, command=command)
+    cal.write(args.out, command=command, truth=truth)
     if extra is not None:
         extra(cal, Path(args.out))
     print(f"report written to {Path(args.out).resolve()}/ (calibration.csv, run.json, trends.png, overlay.png"
@@ -142,17 +142,26 @@ def cmd_demo(args) -> int:
         for t_min in (2.0, 5.0, 9.5):
             k = int(np.searchsorted(b["t_s"], t_min * 60))
             j = int(np.searchsorted(truth["t_s"], t_min * 60))
-            rows.append({"t_min": t_min, "sigma0_kPa_true": truth["sigma0_kPa"][j],
-                         "sigma0_kPa_est": b["sigma0"][k] if "sigma0" in b else np.nan,
-                         "Rd_true": truth["Rd_mmHg_s_per_mL"][j], "Rd_est": b["Rd"][k] if "Rd" in b else np.nan,
-                         "SV_mL_true": truth["SV_mL"][j], "SV_mL_est": b["SV_mL"][k],
-                         "MAP_mmHg_true": truth["MAP_mmHg"][j], "MAP_mmHg_model": b["model_MAP_mmHg"][k]})
+            row = {"t_min": t_min}
+            for name, tcol, ecol in (("sigma0_kPa", "sigma0_kPa", "sigma0"), ("Rd", "Rd_mmHg_s_per_mL", "Rd"),
+                                     ("SV_mL", "SV_mL", "SV_mL"), ("MAP_mmHg", "MAP_mmHg", "model_MAP_mmHg")):
+                have = ecol in b
+                row[f"{name}_true"] = truth[tcol][j]
+                # the 95 % band next to each estimate
+                for suffix, col in (("est", ecol), ("lo", f"{ecol}_lo"), ("hi", f"{ecol}_hi")):
+                    row[f"{name}_{suffix}"] = b[col][k] if have and col in b else np.nan
+            rows.append(row)
         tab = pd.DataFrame(rows)
         io.write_csv(out / "truth_vs_estimate.csv", tab)
-        print("truth vs estimate (baseline, hypotension, after vasopressor):")
-        print(tab.to_string(index=False, float_format=lambda v: f"{v:.3g}"))
+        print("truth vs estimate [95 % band] (baseline, hypotension, after vasopressor):")
+        shown = pd.DataFrame({"t_min": tab["t_min"]})
+        for name in ("sigma0_kPa", "Rd", "SV_mL", "MAP_mmHg"):
+            shown[f"{name} true"] = tab[f"{name}_true"].map(lambda v: f"{v:.3g}")
+            shown[f"{name} estimate"] = [f"{e:.3g} [{lo:.3g}-{hi:.3g}]" for e, lo, hi in
+                                         zip(tab[f"{name}_est"], tab[f"{name}_lo"], tab[f"{name}_hi"])]
+        print(shown.to_string(index=False))
 
-    return _run_calibration(record, args, "cardiosim demo", extra=compare)
+    return _run_calibration(record, args, "cardiosim demo", extra=compare, truth=truth)
 
 
 def _parse_roles(items: list[str] | None) -> dict:

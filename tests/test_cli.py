@@ -51,7 +51,13 @@ def test_demo_console_script_calibrates_the_synthetic_patient(tmp_path):
     assert meta["seed"] == 0 and meta["versions"]["numpy"]
     tab = pd.read_csv(out / "truth_vs_estimate.csv")
     # baseline, hypotension, vasopressor: pressure, resistance and stroke volume follow the truth
-    assert (abs(tab.MAP_mmHg_model - tab.MAP_mmHg_true) < 2.0).all()
+    assert (abs(tab.MAP_mmHg_est - tab.MAP_mmHg_true) < 2.0).all()
     assert (abs(tab.Rd_est / tab.Rd_true - 1) < 0.10).all()
     assert (abs(tab.SV_mL_est / tab.SV_mL_true - 1) < 0.10).all()
     assert tab.MAP_mmHg_true[1] < 60 < tab.MAP_mmHg_true[2]  # the story: hypotension, then treated
+    # every estimate comes with its 95 % band, and the band holds the estimate
+    for name in ("sigma0_kPa", "Rd", "SV_mL", "MAP_mmHg"):
+        assert (tab[f"{name}_lo"] < tab[f"{name}_est"]).all() and (tab[f"{name}_est"] < tab[f"{name}_hi"]).all()
+    # the flow scale came from the one-point CO the demo takes, and the ridge is named
+    assert "scale: one-point CO" in proc.stdout
+    assert "posterior correlation Rd-P_at" in proc.stdout and "read them together" in proc.stdout

@@ -173,6 +173,16 @@ class Calibration:
         names = list(self.parameters.names)
         return pd.DataFrame(C / np.outer(sd, sd), index=names, columns=names)
 
+    def correlated_pairs(self, threshold: float = 0.8, beat: int = -1) -> list[tuple[str, str, float]]:
+        """Pairs of estimated parameters whose posterior correlation exceeds ``threshold`` in size."""
+        corr = self.correlation(beat)
+        if corr is None or len(corr) < 2:
+            return []
+        c = corr.to_numpy()
+        n = list(corr.index)
+        return [(n[i], n[j], float(c[i, j])) for i in range(len(n)) for j in range(i + 1, len(n))
+                if abs(c[i, j]) > threshold]
+
     def waveforms(self) -> pd.DataFrame:
         """Measured and model (forecast) pressure at the observation phases of every observed beat."""
         obs, tr = self.observations, self.track
@@ -234,12 +244,10 @@ class Calibration:
         lines.append("estimates at the last beat (95 % band):")
         for n, v in self.final().items():
             lines.append(f"  {n:8s} {v['value']:10.4g} {v['unit']:10s} [{v['lo95']:.4g} - {v['hi95']:.4g}]")
-        corr = self.correlation()
-        if corr is not None and len(corr) > 1:
-            c = corr.to_numpy()
-            i, j = np.unravel_index(np.argmax(np.abs(np.triu(c, 1))), c.shape)
-            lines.append(f"strongest posterior correlation: {corr.index[i]}-{corr.index[j]} {c[i, j]:+.2f} "
-                         f"(these two trade off; their sum effect is better known than each)")
+        for a, b_, r in self.correlated_pairs():
+            lines.append(f"posterior correlation {a}-{b_} {r:+.2f}: the pressure fixes a combination of the "
+                         f"two better than each ({'one rises as the other falls' if r < 0 else 'they move together'}"
+                         f" along a ridge); their bands are not independent, read them together")
         b = self.beats
         cols = ((("SV_mL", "mL"), ("CO_L_min", "L/min")) if self.scale is not None else
                 (("SV_rel", "of the first minute"), ("CO_rel", "of the first minute")))
@@ -302,8 +310,12 @@ class Calibration:
                     or c.removesuffix("_lo").removesuffix("_hi") in ABSOLUTE_COLUMNS]
         return self.beats.drop(columns=absolute)
 
-    def write(self, out_dir, command: str = "cardiosim calibrate") -> dict:
-        """Write calibration.csv, waveforms.csv, run.json, trends.png and overlay.png atomically."""
+    def write(self, out_dir, command: str = "cardiosim calibrate", truth: pd.DataFrame | None = None) -> dict:
+        """Write calibration.csv, waveforms.csv, run.json, trends.png and overlay.png atomically.
+
+        ``truth`` (a twin's per-beat truth, :func:`~.synthetic.patient`) is drawn dashed in
+        ``trends.png``.
+        """
         from .. import io
         from . import figures
 
@@ -315,7 +327,7 @@ class Calibration:
             io.write_csv(out / "variation.csv", self.respiratory)
         meta = io.provenance(command, self.describe(), seed=self.settings.seed)
         io.write_json(out / "run.json", meta)
-        io.write_figure(out / "trends.png", figures.trends(self))
+        io.write_figure(out / "trends.png", figures.trends(self, truth))
         io.write_figure(out / "overlay.png", figures.overlay(self))
         return meta
 

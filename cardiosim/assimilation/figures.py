@@ -8,7 +8,8 @@ from ..units import MMHG
 from .parameters import clinical_unit
 
 
-def trends(cal):
+def trends(cal, truth=None):
+    """Per-beat estimates with their 95 % bands; ``truth`` (per beat, clinical units) dashed."""
     import matplotlib.pyplot as plt
 
     b = cal.beats
@@ -19,6 +20,8 @@ def trends(cal):
     for ax, n in zip(axes, names):
         ax.fill_between(t, b[f"{n}_lo"], b[f"{n}_hi"], color="C0", alpha=0.25, lw=0, label="95 % band")
         ax.plot(t, b[n], color="C0", lw=1)
+        if truth is not None and n in truth:
+            ax.plot(truth["t_s"] / 60.0, truth[n], "--", color="k", lw=0.8, label="truth")
         ax.set_ylabel(f"{n}\n[{clinical_unit(n)}]")
     ax = axes[-2]
     ax.plot(t, b["MAP_mmHg"], ".", ms=2, color="k", label="measured MAP")
@@ -27,6 +30,8 @@ def trends(cal):
     ax.plot(t, b["model_SBP_mmHg"], lw=0.6, color="C1")
     ax.plot(t, b["DBP_mmHg"], ".", ms=1, color="0.5")
     ax.plot(t, b["model_DBP_mmHg"], lw=0.6, color="C1")
+    if truth is not None and "MAP_mmHg" in truth:
+        ax.plot(truth["t_s"] / 60.0, truth["MAP_mmHg"], "--", color="k", lw=0.8, label="true MAP")
     ax.set_ylabel("pressure\n[mmHg]")
     ax.legend(loc="upper right", fontsize=7, ncol=2)
     ax = axes[-1]
@@ -38,7 +43,11 @@ def trends(cal):
         ax.set_ylabel("model SV, CO\nrelative to\nthe first minute")
         ax.set_title("no flow scale (give --reference or --patient): SV and CO are relative", fontsize=7)
     else:
+        if "SV_mL_lo" in b:
+            ax.fill_between(t, b["SV_mL_lo"], b["SV_mL_hi"], color="C2", alpha=0.25, lw=0)
         ax.plot(t, b["SV_mL"], lw=1, color="C2", label="SV [mL]")
+        if truth is not None and "SV_mL" in truth:
+            ax.plot(truth["t_s"] / 60.0, truth["SV_mL"], "--", color="k", lw=0.8, label="true SV")
         ax.plot(t, b["CO_L_min"] * 10, lw=1, color="C4", label="CO x10 [L/min]")
         ax.set_ylabel("model\nSV, CO")
         ax.set_title(cal.scale_text, fontsize=7)
@@ -48,7 +57,10 @@ def trends(cal):
     for ax in axes:
         if skipped.any():
             ax.plot(t[skipped], np.full(skipped.sum(), ax.get_ylim()[0]), "|", color="r", ms=4)
-    fig.suptitle(f"{cal.source}: {cal.settings.method}, per-beat estimates (red ticks: skipped beats)",
+    if truth is not None:
+        axes[0].legend(loc="upper right", fontsize=7)
+    fig.suptitle(f"{cal.source}: {cal.settings.method}, per-beat estimates (red ticks: skipped beats"
+                 + ("; dashed: the truth" if truth is not None else "") + ")",
                  fontsize=9)
     fig.tight_layout()
     return fig
