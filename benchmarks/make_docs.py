@@ -486,7 +486,21 @@ def t_coverage(r: dict, d: dict) -> str:
     rows.append(["all: min / max coverage (goal 85-99 %); median width over the prior's 95 % range (goal <= 0.5)",
                  f"**{r['min_coverage_pct']:.0f} % / {r['max_coverage_pct']:.0f} %**; "
                  f"{sig(r['median_width_over_prior_width'])}"] + [""] * (len(fams) - 1))
-    return table(["95 % band holds the truth on (observed beats)"] + fams, rows)
+    out = table(["95 % band holds the truth on (observed beats)"] + fams, rows)
+    extra = []
+    for seed, dm in (r.get("demo") or {}).items():
+        cov = ", ".join(f"{q} {v['coverage_pct']:.0f} %" for q, v in dm["coverage"].items()
+                        if v.get("coverage_pct") is not None)
+        inside = "; ".join(f"{t} min: " + ", ".join(n for n, ok in v.items() if not ok) for t, v in
+                           dm["inside_at_report_times"].items() if not all(v.values()))
+        extra.append([f"`cardiosim demo --seed {seed}` (goal: sigma0, Rd, SV >= 85 %; truth inside the band "
+                      f"at 2, 5 and 9.5 min)", f"{cov}; outside the band: {inside or 'none'}"])
+    for rec, v in (r.get("real") or {}).items():
+        extra.append([f"{rec}: mean NIS (goal 0.7-1.5); median per-beat RMSE",
+                      "no record" if v is None else f"{v['mean_nis']:.2f}; {v['rmse_median_mmHg']:.2f} mmHg"])
+    if extra:
+        out += "\n" + table(["check", "measured"], extra)
+    return out
 
 
 RENDER = {"sphere0d": t_sphere0d, "coverage": t_coverage, "sphere0d-accuracy": t_sphere0d_accuracy,
