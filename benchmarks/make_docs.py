@@ -466,7 +466,7 @@ def t_readme_verification() -> str:
     return head + "\n" + table(["check", "result", "details"], rows)
 
 
-@from_results("coverage", "python benchmarks/coverage.py")
+@from_results("bands", "python benchmarks/bands.py")
 def t_coverage(r: dict, d: dict) -> str:
     fams = list(r["coverage"])
     quantities = []

@@ -45,7 +45,7 @@ CASES = {
                             "detection_seconds_for_24h", "beats_true", "beats_found_cardiosim"]),
     "cardiac_output": ("cardiac_output", ["mcl_sv_pe_pct", "mcl_sv_bias_pct", "mcl_co_direction_pct",
                                           "mcl_best_peer_sv_pe_pct", "mcl_prior_only_sv_pe_pct"]),
-    "coverage": ("coverage", ["min_coverage_pct", "max_coverage_pct", "median_width_over_prior_width"]),
+    "bands": ("bands", ["min_coverage_pct", "max_coverage_pct", "median_width_over_prior_width"]),
     "assimilation": ("assimilation", ["seconds_per_hour_of_record", "seconds_per_hour_with_co", "ms_per_beat", "cardiosim_ukf_ms_per_beat",
                                       "roukf_final_rel_error", "roukf_final_sd_log2"]),
 }
