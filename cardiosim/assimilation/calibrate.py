@@ -53,6 +53,9 @@ class CalibrationSettings:
     circulation's node pressures, ``Ventricle.corrected_states``). ``reference``: one-point
     SV/CO references as text (``"CO=4.6@120"``, ``"first"``; see :func:`calibrate`);
     ``observe``: "ABP" plus "CO"/"SV" to observe the record's numerics in the filter.
+    ``align_foot``: observe each beat relative to the model's own foot instead of a fixed lag
+    (the pre-ejection time moves with contractility and afterload; opt-in until its effect on
+    the SV/CO figures is measured: see docs/verification.md, bands).
     """
 
     method: str = "roukf"
@@ -75,6 +78,7 @@ class CalibrationSettings:
     flow_scale_sd_log2: float = 0.5
     flow_scale_drift_log2_per_beat: float = 0.002
     beat_fit: bool = True
+    align_foot: bool = False
 
     def __post_init__(self):
         if self.method not in METHODS:
@@ -452,6 +456,12 @@ def calibrate(record, settings: CalibrationSettings | None = None, *, model: Sph
         ps = ParameterSet.build(model, items)
         op = BeatOperator(model, ps, n_obs=settings.n_obs, line=line)
         omega0 = np.concatenate([res.omega, [0.0]])
+    if settings.align_foot:
+        # observe each beat relative to the model's own foot: the pre-ejection time moves with
+        # contractility and afterload, and the data are cut at their measured foot
+        Xp = res.x_periodic[None].copy()
+        op.forecast(Xp, omega0[None], T_med)
+        op.foot_ref = float(op.last_foot[0])
     # 4. the filter
     x0 = res.x_periodic
     cal_warn: list[str] = []

@@ -59,14 +59,44 @@ def interp_uniform(t, t0, h, values, n):
 
 
 @njit(cache=True)
-def observe(p_entry, ok, T, LINE, L, phases, Z, P_stats):
+def site_foot(p, n, h):
+    """Intersecting-tangent foot [s] of the upstroke in ``p[:n]`` (samples at (i + 1/2) h).
+
+    The tangent at the steepest rise crosses the level of the minimum before it: the
+    fiducial point the signal analysis finds in the measured beats.
+    """
+    m = 1
+    best = -1e300
+    for i in range(1, n - 1):
+        d = p[i + 1] - p[i - 1]
+        if d > best:
+            best = d
+            m = i
+    o = 0
+    for i in range(m, -1, -1):
+        if p[i] < p[o]:
+            o = i
+    slope = best / (2.0 * h)
+    f = (m + 0.5) * h
+    if slope > 0.0:
+        f = (m + 0.5) * h - (p[m] - p[o]) / slope
+    if f < (o + 0.5) * h:
+        f = (o + 0.5) * h
+    return f
+
+
+@njit(cache=True)
+def observe(p_entry, ok, T, LINE, L, phases, Z, P_stats, foot_ref, F):
     """Pressure at the measuring site from the model's entry pressure, for every member.
 
     ``p_entry`` (m, n) holds the entry pressure at the step mid-times (step T/n); ``LINE``
     (m, 2) each member's line (natural frequency [rad/s], damping; a frequency <= 0 passes
     the entry pressure through); ``L`` (m, 3) the line states (output, its rate, last
-    input), advanced in place for the members with ``ok``. Fills ``Z[j, :]`` with the site
-    pressure at times ``phases * T`` and ``P_stats[j]`` with its (max, min, mean).
+    input), advanced in place for the members with ``ok``. Fills ``F[j]`` with the time of
+    the site pressure's intersecting-tangent foot [s from the beat start], ``Z[j, :]`` with
+    the site pressure at times ``phases * T``, shifted by ``F[j] - foot_ref`` when
+    ``foot_ref`` >= 0 (each beat observed relative to its own foot, as the data are), and
+    ``P_stats[j]`` with its (max, min, mean).
     """
     m, n = p_entry.shape
     h = T / n
@@ -99,8 +129,10 @@ def observe(p_entry, ok, T, LINE, L, phases, Z, P_stats):
                 pmax = p
             if p < pmin:
                 pmin = p
+        F[j] = site_foot(pent, n, h)
+        shift = F[j] - foot_ref if foot_ref >= 0.0 else 0.0
         for k in range(phases.shape[0]):
-            Z[j, k] = interp_uniform(phases[k] * T, 0.5 * h, h, pent, n)
+            Z[j, k] = interp_uniform(phases[k] * T + shift, 0.5 * h, h, pent, n)
         P_stats[j, 0] = pmax
         P_stats[j, 1] = pmin
         P_stats[j, 2] = psum / n

@@ -83,6 +83,10 @@ class BeatOperator:
         self._model_cols = [j for j, n in enumerate(AK.SUMMARY_NAMES) if n not in site]
         self._model_src = [src[AK.SUMMARY_NAMES[j]] for j in self._model_cols]
         self.retries = 0  # member-beats rerun with a finer step after a failed solve
+        # None: the model observed at fixed phases from its beat start; a time [s]: each beat
+        # observed relative to its own site-pressure foot, shifted by (foot - foot_ref)
+        self.foot_ref: float | None = None
+        self.last_foot: np.ndarray | None = None
 
     # -- the state as the filters see it -----------------------------------------------
     @property
@@ -184,7 +188,10 @@ class BeatOperator:
         L = np.ascontiguousarray(X[:, nm:])
         Z = np.empty((m, self.n_obs))
         P_stats = np.empty((m, 3))
-        AK.observe(batch.p_entry, batch.ok, float(T), LINE, L, self.phases, Z, P_stats)
+        F = np.zeros(m)
+        AK.observe(batch.p_entry, batch.ok, float(T), LINE, L, self.phases, Z, P_stats,
+                   -1.0 if self.foot_ref is None else float(self.foot_ref), F)
+        self.last_foot = F
         X[:, :nm] = Xm
         X[:, nm:] = L
         S = np.empty((m, AK.N_SUMMARY))
