@@ -646,15 +646,17 @@ def _indicators(S: np.ndarray, rr_s, vd) -> dict:
     ea = pes / MMHG / (sv * 1e6)
     ees = pes / (esv - vd) / MMHG * 1e-6
     return {"SV_mL": sv * 1e6, "CO_L_min": convert(sv / rr_s, "m^3/s", "L/min"), "EF": sv / edv,
-            "Ea_Ees": ea / ees, "model_MAP_mmHg": S[..., AK.B_PMEAN] / MMHG}
+            "Ea_mmHg_per_mL": ea, "Ees_mmHg_per_mL": ees, "Ea_Ees": ea / ees,
+            "model_MAP_mmHg": S[..., AK.B_PMEAN] / MMHG}
 
 
 def indicator_bands(members: np.ndarray, weights, rr_s: np.ndarray, vd, table: dict):
-    """95 % bands (value +- 1.96 sd) of SV, CO, EF, Ea/Ees and the model's MAP per beat.
+    """95 % bands (value +- 1.96 sd) of the indicators of :func:`_indicators` per beat.
 
     ``members`` (n, m, N_SUMMARY) are the filter's per-member forecasts of each beat and
     ``weights`` their (mean, covariance) weights: the sd is the members' weighted spread of
-    each indicator (the sigma points' or the ensemble's), centred on the table's value.
+    each indicator (the sigma points' or the ensemble's), centred on the table's value, for
+    the indicators ``table`` holds.
     """
     wm, wc = (np.asarray(w, float) for w in weights)
     rr = np.asarray(rr_s, float)[:, None]
@@ -662,6 +664,8 @@ def indicator_bands(members: np.ndarray, weights, rr_s: np.ndarray, vd, table: d
     per = _indicators(members, rr, vdm)
     with np.errstate(invalid="ignore"):
         for col, v in per.items():
+            if col not in table:
+                continue
             mean = v @ wm
             sd = np.sqrt(np.maximum(((v - mean[:, None]) ** 2) @ wc, 0.0))
             yield col, table[col] - 1.96 * sd, table[col] + 1.96 * sd
@@ -688,25 +692,21 @@ def beat_table(ps: ParameterSet, obs: BeatObservations, tr: Track, analysis, esp
         d[f"{name}_lo"] = to_clinical(name, ps.theta0[i] * np.exp2(tr.omega[:, i] - 1.96 * sd[:, i])) * f
         d[f"{name}_hi"] = to_clinical(name, ps.theta0[i] * np.exp2(tr.omega[:, i] + 1.96 * sd[:, i])) * f
     S = tr.summary
-    edv, esv = S[:, AK.B_VMAX], S[:, AK.B_VMIN]
-    sv = edv - esv
-    d["EDV_mL"], d["ESV_mL"], d["SV_mL"] = edv * 1e6, esv * 1e6, sv * 1e6
-    d["EF"] = sv / edv
-    d["CO_L_min"] = convert(sv / obs.rr_s[:n], "m^3/s", "L/min")
-    d["stroke_work_J"] = S[:, AK.B_WORK]
-    pes = S[:, AK.B_PES]
-    d["Pes_mmHg"] = pes / MMHG
-    d["Ea_mmHg_per_mL"] = pes / MMHG / (sv * 1e6)
+    edv, esv, pes = S[:, AK.B_VMAX], S[:, AK.B_VMIN], S[:, AK.B_PES]
     vd = espvr.get("V_d_mL", float("nan")) * 1e-6 * kb
-    ees = pes / (esv - vd)
-    d["Ees_mmHg_per_mL"] = ees / MMHG * 1e-6
-    d["Ea_Ees"] = d["Ea_mmHg_per_mL"] / d["Ees_mmHg_per_mL"]
+    ind = _indicators(S, obs.rr_s[:n], vd)   # the same formulas give the members' bands below
+    d["EDV_mL"], d["ESV_mL"], d["SV_mL"] = edv * 1e6, esv * 1e6, ind["SV_mL"]
+    d["EF"], d["CO_L_min"] = ind["EF"], ind["CO_L_min"]
+    d["stroke_work_J"] = S[:, AK.B_WORK]
+    d["Pes_mmHg"] = pes / MMHG
+    for col in ("Ea_mmHg_per_mL", "Ees_mmHg_per_mL", "Ea_Ees"):
+        d[col] = ind[col]
     pe = 0.5 * pes * (esv - vd)
     d["efficiency"] = S[:, AK.B_WORK] / (S[:, AK.B_WORK] + pe)
     d["dPdt_max_mmHg_s"] = S[:, AK.B_DPDT] / MMHG
     d["model_SBP_mmHg"] = S[:, AK.B_PMAX] / MMHG
     d["model_DBP_mmHg"] = S[:, AK.B_PMIN] / MMHG
-    d["model_MAP_mmHg"] = S[:, AK.B_PMEAN] / MMHG
+    d["model_MAP_mmHg"] = ind["model_MAP_mmHg"]
     z = obs.z_pa[:n]
     res = z - tr.z_pred
     with np.errstate(invalid="ignore"):
