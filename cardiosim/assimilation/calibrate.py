@@ -9,6 +9,7 @@ indicators.
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import math
 import warnings
@@ -24,6 +25,7 @@ from ..signals.record import RecordError
 from ..models.sphere import SphereModel
 from ..units import MMHG, convert
 from . import kernels as AK
+from .errormodel import lag_one_correlation
 from .filters import FILTERS, Track, run_filter
 from .identifiability import CANDIDATES, Identifiability, analyse
 from .lsq import LsqResult, fit_periodic
@@ -54,8 +56,13 @@ class CalibrationSettings:
     SV/CO references as text (``"CO=4.6@120"``, ``"first"``; see :func:`calibrate`);
     ``observe``: "ABP" plus "CO"/"SV" to observe the record's numerics in the filter.
     ``align_foot``: observe each beat relative to the model's own foot instead of a fixed lag
-    (the pre-ejection time moves with contractility and afterload; opt-in until its effect on
-    the SV/CO figures is measured: see docs/verification.md, bands).
+    (the pre-ejection time moves with contractility and afterload). ``obs_correlation``: the
+    pressure points' lag-one correlation between phases, measured on the first-fit
+    residuals, counted in the filter (fewer independent points per beat).
+    ``adaptive_q_beats``/``adaptive_r_beats``: windows (observed beats) of the model-error
+    and observation-error covariances matched to the innovations; 0 holds them fixed (the
+    drift and the first-fit error). Together they make the bands hold the truth in twins with
+    model error (docs/verification.md, bands).
     """
 
     method: str = "roukf"
@@ -64,7 +71,7 @@ class CalibrationSettings:
     sigma_mmhg: float | None = None
     prior_sd_log2: float = 0.25
     drift_log2_per_beat: float = 0.01
-    fit_beats: int = 60
+    fit_beats: int = 120
     burn_in_beats: int = 20
     min_observed: int = 20
     members: int = 32
@@ -78,7 +85,10 @@ class CalibrationSettings:
     flow_scale_sd_log2: float = 0.5
     flow_scale_drift_log2_per_beat: float = 0.002
     beat_fit: bool = True
-    align_foot: bool = False
+    align_foot: bool = True
+    obs_correlation: bool = True
+    adaptive_q_beats: int = 30
+    adaptive_r_beats: int = 30
 
     def __post_init__(self):
         if self.method not in METHODS:
@@ -93,6 +103,10 @@ class CalibrationSettings:
             raise ParameterError(f"sigma_mmhg must be > 0 mmHg, got {self.sigma_mmhg!r}")
         if self.method == "enkf" and self.members < 8:
             raise ParameterError(f"members must be >= 8 for the ensemble filter, got {self.members}")
+        for name in ("adaptive_q_beats", "adaptive_r_beats"):
+            v = getattr(self, name)
+            if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 0:
+                raise ParameterError(f"{name} must be a whole number of beats >= 0 (0: fixed), got {v!r}")
         if self.fit_beats < 5:
             raise ParameterError(f"fit_beats must be >= 5, got {self.fit_beats}")
         refs = (self.reference,) if isinstance(self.reference, str) else tuple(self.reference)
@@ -134,6 +148,7 @@ class Calibration:
     scale: FlowScale | None = None
     patient: Patient | None = None
     respiratory: pd.DataFrame | None = None
+    obs_rho: float = 0.0
 
     @property
     def scale_text(self) -> str:
@@ -242,6 +257,10 @@ class Calibration:
                              f"{r.model_scaled:.3g} ({r.residual_pct:+.1f} %)")
         lines.append(f"observation error {self.sigma_pa / MMHG:.2f} mmHg per point; lag {obs.lag_s * 1e3:.0f} ms; "
                      f"first fit RMSE {self.lsq.rmse_pa / MMHG:.2f} mmHg on the mean beat")
+        if "obs_sd_mmHg" in self.beats and self.settings.adaptive_r_beats > 0:
+            lines.append(f"  matched to the innovations: median {np.nanmedian(self.beats['obs_sd_mmHg']):.2f} mmHg "
+                         f"per point; lag-one correlation between points {self.obs_rho:.2f} (a beat counts as "
+                         f"{obs.n_obs * (1 - self.obs_rho) / (1 + self.obs_rho):.1f} independent points)")
         r = self.rmse_mmhg()
         lines.append(f"per-beat RMSE model vs measured after {self.settings.burn_in_beats} beats: "
                      f"median {r['median']:.2f}, mean {r['mean']:.2f}, p95 {r['p95']:.2f} mmHg ({r['beats']} beats)")
@@ -273,6 +292,9 @@ class Calibration:
             "settings": dataclasses.asdict(self.settings),
             "parameters": self.parameters.describe(),
             "observation_error_mmHg": self.sigma_pa / MMHG,
+            "observation_error_lag_one_correlation": self.obs_rho,
+            "observation_error_median_mmHg": (float(np.nanmedian(self.beats["obs_sd_mmHg"]))
+                                              if "obs_sd_mmHg" in self.beats else None),
             "lag_s": self.observations.lag_s,
             "first_fit": {"method": "bounded least squares on the periodic beat",
                           "rmse_mmHg": self.lsq.rmse_pa / MMHG, "nfev": self.lsq.nfev,
@@ -427,6 +449,7 @@ def calibrate(record, settings: CalibrationSettings | None = None, *, model: Sph
     p = ps.p
     res = dataclasses.replace(res_fit, omega=res_fit.omega[:p], cov=res_fit.cov[:p, :p])
     op = BeatOperator(model, ps, n_obs=settings.n_obs, line=line)
+    omega0 = res.omega
     # 3. observations with the fitted lag, and their error
     obs = from_record(record, analysis, n_obs=settings.n_obs, lag_s=res.lag_s)
     require_observed(obs, settings.min_observed)
@@ -437,11 +460,15 @@ def calibrate(record, settings: CalibrationSettings | None = None, *, model: Sph
         resid = obs.z_pa[idx] - res.z_model[None, :]
         sigma = max(float(np.sqrt(np.mean(resid ** 2))), obs.noise_pa if math.isfinite(obs.noise_pa) else 0.0,
                     0.5 * MMHG)
-    espvr = espvr_at(op, res.omega, T_med, res.x_periodic)
+    rho = 0.0
+    if settings.obs_correlation:
+        # lag-one correlation of the first-fit residuals between phases, pooled over beats
+        idx = np.flatnonzero(obs.observed)[:settings.fit_beats]
+        rho = lag_one_correlation(obs.z_pa[idx] - res.z_model[None, :])
+    espvr = espvr_at(op, omega0, T_med, res.x_periodic)
     # flow observations: the scale k becomes a filter parameter, started from the first one
     flow_kinds = [o for o in settings.observe if o != "ABP"]
     flows, flow_table = ({}, None)
-    omega0 = res.omega
     if flow_kinds:
         flows, flow_table = flow_observations(record, obs, flow_kinds, settings.flow_sd_pct, refs)
         if not flows:
@@ -479,7 +506,9 @@ def calibrate(record, settings: CalibrationSettings | None = None, *, model: Sph
             cls = FILTERS[settings.method]
             kw = {"members": settings.members} if settings.method == "enkf" else {}
             flt = cls(op, x0, omega0, np.diag(ps.prior_sd ** 2), sigma,
-                      corrected=settings.corrected, seed=settings.seed, **kw)
+                      corrected=settings.corrected, seed=settings.seed, obs_rho=rho,
+                      adaptive_q_beats=settings.adaptive_q_beats,
+                      adaptive_r_beats=settings.adaptive_r_beats, **kw)
             with warnings.catch_warnings(record=True) as caught:
                 warnings.simplefilter("always")
                 track = run_filter(flt, obs.rr_s, obs.z_pa, obs.observed, progress=cb, flows=flows)
@@ -491,8 +520,14 @@ def calibrate(record, settings: CalibrationSettings | None = None, *, model: Sph
         cal_warn.append(f"a parameter reached its bound on {int(track.clipped.sum())} beats; the "
                         f"estimate there is the bound (widen the bounds if this is physiological)")
     # each observed beat re-fitted to its own pressure: the model's beat-to-beat SV (its SVV)
-    fit = (reanalyse(op, track.omega, track.x, obs.z_pa, obs.rr_s, obs.observed, sigma, start=(x0, omega0))
-           if settings.beat_fit else None)
+    fit = None
+    if settings.beat_fit:
+        # the re-fit reads each beat on the fixed lag: a stronger beat also opens earlier, and
+        # that timing is part of what tells one beat's strength from the next one's
+        op_fixed = copy.copy(op)
+        op_fixed.foot_ref = None
+        fit = reanalyse(op_fixed, track.omega, track.x, obs.z_pa, obs.rr_s, obs.observed, sigma,
+                        start=(x0, omega0))
     if fit is not None and fit.failed:
         cal_warn.append(f"the beat-by-beat re-fit did not solve on {len(fit.failed)} beats (first: beat "
                         f"{fit.failed[0]}); SV_beat_mL is empty there")
@@ -537,7 +572,7 @@ def calibrate(record, settings: CalibrationSettings | None = None, *, model: Sph
     beats["implausible"], implausible = flag_implausible(beats)
     cal_warn += implausible
     cal = Calibration(str(record.source), settings, ps, obs, res, track, ident, sigma, espvr, beats,
-                      analysis, cal_warn, model, line, scale, patient)
+                      analysis, cal_warn, model, line, scale, patient, obs_rho=rho)
     try:
         cal.respiratory = cal.variation(record)
     except RecordError as exc:
@@ -712,6 +747,8 @@ def beat_table(ps: ParameterSet, obs: BeatObservations, tr: Track, analysis, esp
     with np.errstate(invalid="ignore"):
         d["rmse_mmHg"] = np.where(obs.observed[:n], np.sqrt(np.mean(res ** 2, axis=1)) / MMHG, np.nan)
     d["nis"] = tr.nis
+    if tr.obs_sd is not None:
+        d["obs_sd_mmHg"] = tr.obs_sd / MMHG
     meas = {c: np.full(n, np.nan) for c in ("sbp_mmHg", "dbp_mmHg", "map_mmHg")}
     if analysis is not None:
         rows = obs.beat_index[:n]

@@ -2,7 +2,11 @@
 
 All three share one loop (:func:`run_filter`): per beat, forecast every member through the
 beat operator, then correct with the beat's observation when it has one. The filter state is
-the model state plus omega = log2(theta/theta0) of the estimated parameters. Only the
+the model state plus omega = log2(theta/theta0) of the estimated parameters. The filters
+know their own error only through the innovations: serially correlated pressure points, and
+model-error (Q) and observation-error (R) covariances matched to the innovations online
+(Mehra 1972; Mohamed & Schwarz 1999), so that their bands hold the truth when the model is
+not the one that made the data. Only the
 parameters and the state entries in ``corrected`` (default: the arterial compartment
 pressures) are corrected, so a correction never puts the wall or the contractile element in
 a state the model could not have reached.
@@ -18,6 +22,7 @@ import numpy as np
 
 from ..errors import CardiosimError, SolverError
 from . import kernels as AK
+from .errormodel import RHO_MAX, ar1_whiten, variance_inflation
 from .operator import BeatOperator
 from .sigma import merwe_weights, safe_cholesky, simplex_points
 
@@ -51,6 +56,7 @@ class Track:
     warnings: list = field(default_factory=list)
     summary_members: np.ndarray | None = None   # (n, members, N_SUMMARY) each member's forecast
     member_weights: tuple | None = None         # (mean weights, covariance weights) of the members
+    obs_sd: np.ndarray | None = None            # (n,) per-point observation error used at each beat [Pa]
 
     @property
     def n(self) -> int:
@@ -63,16 +69,27 @@ class Track:
     def truncate(self, n: int) -> "Track":
         return Track(self.method, self.names, self.omega[:n], self.cov[:n], self.z_pred[:n],
                      self.nis[:n], self.summary[:n], self.x[:n], self.clipped[:n], list(self.warnings),
-                     None if self.summary_members is None else self.summary_members[:n], self.member_weights)
+                     None if self.summary_members is None else self.summary_members[:n], self.member_weights,
+                     None if self.obs_sd is None else self.obs_sd[:n])
 
 
 class SequentialFilter:
-    """Common set-up: operator, start, prior, observation error, correction mask."""
+    """Common set-up: operator, start, prior, observation error, correction mask.
+
+    ``obs_sd_pa`` is the per-point error of the pressure points and ``obs_rho`` their lag-one
+    correlation between phases (AR(1)): the update counts the points as
+    n (1 - rho) / (1 + rho) independent ones (:meth:`_update_sd`), the NIS tests the AR(1)
+    model itself (:meth:`_whiten`). ``adaptive_q_beats`` > 0 estimates the parameters'
+    model-error covariance from their last corrections (:meth:`_adapt_q`), and
+    ``adaptive_r_beats`` > 0 the per-point error from the last innovations (:meth:`_adapt_r`),
+    each over that many observed beats.
+    """
 
     method = "base"
 
     def __init__(self, op: BeatOperator, x0: np.ndarray, omega0: np.ndarray, P0: np.ndarray,
-                 obs_sd_pa: float, corrected: tuple | None = None, seed: int = 0):
+                 obs_sd_pa: float, corrected: tuple | None = None, seed: int = 0,
+                 obs_rho: float = 0.0, adaptive_q_beats: int = 0, adaptive_r_beats: int = 0):
         self.op = op
         self.ns = op.n_state
         self.p = op.parameters.p
@@ -93,13 +110,85 @@ class SequentialFilter:
         self._sd_z = None  # the pressure points' sd vector, made once
         self.members_S = None  # the last beat's forecast summaries per member (the bands of indicators)
         self.member_weights = None
+        if not (0.0 <= obs_rho <= RHO_MAX):
+            raise ValueError(f"obs_rho must be in [0, {RHO_MAX}], got {obs_rho!r}")
+        self.rho = float(obs_rho)
+        self.Q_base = self.Q.copy()
+        self.adaptive_q_beats = int(adaptive_q_beats)
+        self._increments: list = []
+        self.adaptive_r_beats = int(adaptive_r_beats)
+        self.sigma0 = self.sigma
+        self._r_samples: list = []
+
+    def _adapt_q(self, delta_omega: np.ndarray | None):
+        """Model-error covariance from the last parameter corrections (Mohamed & Schwarz 1999).
+
+        Q = Q_drift + mean(d omega d omega^T) over the last ``adaptive_q_beats`` corrections:
+        corrections larger than the drift allows (a step, a ramp, a model error the filter
+        keeps correcting) widen the band and let the estimate follow.
+        """
+        if self.adaptive_q_beats <= 0 or delta_omega is None:
+            return
+        self._increments.append(np.asarray(delta_omega, float))
+        if len(self._increments) > self.adaptive_q_beats:
+            self._increments.pop(0)
+        D = np.array(self._increments)
+        Qh = D.T @ D / D.shape[0]
+        # within one window no parameter may wander further than half its prior sd: the
+        # estimate feeds back on itself (a larger Q, a larger gain, larger corrections), and
+        # a swing within each breath is not a drift to follow
+        sd = np.sqrt(np.maximum(np.diag(Qh), 1e-300))
+        cap = 0.5 * np.sqrt(np.diag(self.P0) / self.adaptive_q_beats)
+        f = np.minimum(1.0, cap / sd)
+        self.Q = self.Q_base + Qh * np.outer(f, f)
+
+    def _adapt_r(self, d_pa: np.ndarray, pred_trace_pa2: float):
+        """Per-point observation error by covariance matching of the innovations (Mehra 1972).
+
+        ``d_pa`` are the pressure innovations of a beat [Pa], ``pred_trace_pa2`` the trace of
+        their forecast covariance from the members' spread [Pa^2]: over the last
+        ``adaptive_r_beats`` beats, sigma^2 = mean((d'd - trace) / n), held within a quarter
+        and four times the first-fit variance.
+        """
+        n = d_pa.size
+        if self.adaptive_r_beats <= 0 or n == 0:
+            return
+        self._r_samples.append((float(d_pa @ d_pa) - pred_trace_pa2) / n)
+        if len(self._r_samples) > self.adaptive_r_beats:
+            self._r_samples.pop(0)
+        est = float(np.mean(self._r_samples))
+        self.sigma = math.sqrt(min(max(est, 0.05 * self.sigma0 ** 2), 4.0 * self.sigma0 ** 2))
+        self._sd_z = None
+
+    def _whiten(self, v: np.ndarray, n: int) -> np.ndarray:
+        """The first ``n`` entries (the pressure points) whitened along the last axis.
+
+        The NIS and the covariance matching read the innovations whitened, so that they test
+        the stated error model (sd sigma, lag-one correlation rho between phases).
+        """
+        return ar1_whiten(v, self.rho, n)
+
+    def _update_sd(self, sd: np.ndarray, n_p: int) -> np.ndarray:
+        """The sd the update uses: the pressure points' inflated by the variance inflation factor.
+
+        Serially correlated errors (lag-one correlation rho between phases, AR(1)) carry the
+        information of n (1 - rho) / (1 + rho) independent points on the beat's slow
+        features (level, area): the update treats the points as independent with the
+        variance (1 + rho) / (1 - rho) sigma^2, which keeps the fit's weights uniform (the
+        pressure level counts, as it does in the RMSE) and does not over-count the points.
+        """
+        if self.rho == 0.0 or n_p == 0:
+            return sd
+        out = np.array(sd, dtype=float, copy=True)
+        out[:n_p] *= math.sqrt(variance_inflation(self.rho))
+        return out
 
     def _clip(self):
         self.om, clipped = self.op.parameters.clip(self.om)
         return bool(np.any(clipped))
 
     def _observed(self, z, Z, Sm, T, flows):
-        """(observed values, their forecast per member, sd) of this beat, or None.
+        """(observed values, their forecast per member, sd, number of pressure points), or None.
 
         The arterial pressure points (sd ``sigma``) followed by the beat's flow observations
         (SV or CO, each with its own sd), predicted from the members' beat summaries.
@@ -109,7 +198,7 @@ class SequentialFilter:
                 return None
             if self._sd_z is None or self._sd_z.size != z.size:
                 self._sd_z = np.full(z.size, self.sigma)
-            return z, Z, self._sd_z
+            return z, Z, self._sd_z, z.size
         parts_z, parts_Z, parts_sd = [], [], []
         if z is not None:
             parts_z.append(z)
@@ -118,7 +207,8 @@ class SequentialFilter:
         parts_z.append(flows.values)
         parts_Z.append(self.op.flow_forecast(Sm, T, flows.kinds))
         parts_sd.append(flows.sd)
-        return np.concatenate(parts_z), np.concatenate(parts_Z, axis=1), np.concatenate(parts_sd)
+        return (np.concatenate(parts_z), np.concatenate(parts_Z, axis=1), np.concatenate(parts_sd),
+                0 if z is None else z.size)
 
 
 class ROUKF(SequentialFilter):
@@ -167,16 +257,26 @@ class ROUKF(SequentialFilter):
         nis = np.nan
         obs = self._observed(z, Z, Sm, T, flows)
         if obs is not None:
-            zo, Zo, sd = obs
-            HL = a * Zo.T @ I.T / sd[:, None]           # innovations in units of their sd
+            zo, Zo, sd, n_p = obs
+            r = sd / self._update_sd(sd, n_p)
+            HL0 = a * Zo.T @ I.T / sd[:, None]          # innovations in units of their sd
+            d0 = (zo - a * Zo.sum(axis=0)) / sd
+            HL, d = HL0 * r[:, None], d0 * r
             U = Uprior + HL.T @ HL
             U = 0.5 * (U + U.T)
-            d = (zo - a * Zo.sum(axis=0)) / sd
             b = HL.T @ d
             g = np.linalg.solve(U, b)
             mask = np.concatenate([self.state_mask, np.ones(p)])
-            s_ = s_ + mask * (L @ g)
-            nis = (d @ d - b @ np.linalg.solve(U, b)) / zo.size
+            inc = mask * (L @ g)
+            s_ = s_ + inc
+            # NIS against the stated error model (AR(1) points; the inflation is the update's)
+            dw, HLw = self._whiten(d0, n_p), self._whiten(HL0.T, n_p).T
+            U0 = Uprior + HLw.T @ HLw
+            b0 = HLw.T @ dw
+            nis = (dw @ dw - b0 @ np.linalg.solve(U0, b0)) / zo.size
+            self._adapt_q(inc[NS:])
+            Hp = HLw[:n_p] * sd[:n_p, None]
+            self._adapt_r(dw[:n_p] * sd[:n_p], float(np.sum(Hp * np.linalg.solve(Uprior, Hp.T).T)))
         else:
             U = Uprior
         self.x, self.om = s_[:NS], s_[NS:]
@@ -228,16 +328,21 @@ class UKF(SequentialFilter):
         nis = np.nan
         obs = self._observed(z, Z, Sm, T, flows)
         if obs is not None:
-            zo, Zo, sd = obs
+            zo, Zo, sd, n_p = obs
             zobar = self.Wm @ Zo
             Dz = Zo - zobar
-            Pzz = (Dz.T * self.Wc) @ Dz + np.diag(sd ** 2)
+            Pzz_f = (Dz.T * self.Wc) @ Dz
+            Pzz = Pzz_f + np.diag(self._update_sd(sd, n_p) ** 2)
             Pxz = (D.T * self.Wc) @ Dz
             Kg = np.linalg.solve(Pzz, Pxz.T).T * self.gain_mask[:, None]
             d = zo - zobar
+            self._adapt_q((Kg @ d)[NS - 1:])
             m = m + Kg @ d
             P = P - Kg @ Pxz.T - Pxz @ Kg.T + Kg @ Pzz @ Kg.T
-            nis = d @ np.linalg.solve(Pzz, d) / zo.size
+            Dzw, dw = self._whiten(Dz, n_p), self._whiten(d, n_p)
+            Pw = (Dzw.T * self.Wc) @ Dzw
+            nis = dw @ np.linalg.solve(Pw + np.diag(sd ** 2), dw) / zo.size
+            self._adapt_r(dw[:n_p], float(np.trace(Pw[:n_p, :n_p])))
         self.P = 0.5 * (P + P.T)
         self.x = np.concatenate([[X[0, 0]], m[:NS - 1]])
         self.om = m[NS - 1:]
@@ -279,10 +384,11 @@ class EnKF(SequentialFilter):
         nis = np.nan
         obs = self._observed(z, Z, Sm, T, flows)
         if obs is not None:
-            zo, Zo, sd = obs
+            zo, Zo, sd, n_p = obs
             zobar = Zo.mean(axis=0)
-            Y = (Zo - zobar) * self.inflation / sd
-            dn = (zo - zobar) / sd
+            sd_u = self._update_sd(sd, n_p)
+            Y = (Zo - zobar) * self.inflation / sd_u
+            dn = (zo - zobar) / sd_u
             G = (N - 1) * np.eye(N) + Y @ Y.T
             w, V = np.linalg.eigh(0.5 * (G + G.T))
             Pa = (V / w) @ V.T
@@ -290,10 +396,16 @@ class EnKF(SequentialFilter):
             Wa = (V * np.sqrt((N - 1) / w)) @ V.T
             mask = np.concatenate([self.state_mask, np.ones(self.p)])
             upd = m + (A.T @ (wbar[:, None] + Wa)).T
+            self._adapt_q((A.T @ wbar)[NS:])
             E = np.where(mask[None, :] > 0, upd, E)
-            # NIS with S = Y'Y/(N-1) + I in units of sigma^2 (Woodbury through G)
-            yd = Y @ dn
-            nis = (dn @ dn - yd @ np.linalg.solve(G, yd)) / zo.size
+            # NIS per point with S = Y0'Y0/(N-1) + I in units of the per-point sd (Woodbury through G0)
+            Y0 = self._whiten(Zo - zobar, n_p) * self.inflation / sd
+            d0 = self._whiten(zo - zobar, n_p) / sd
+            G0 = (N - 1) * np.eye(N) + Y0 @ Y0.T
+            yd = Y0 @ d0
+            nis = (d0 @ d0 - yd @ np.linalg.solve(G0, yd)) / zo.size
+            Yp = Y0[:, :n_p] * sd[:n_p]
+            self._adapt_r(d0[:n_p] * sd[:n_p], float(np.sum(Yp * Yp)) / (N - 1))
         else:
             E = m + A
         E[:, 0] = self.X[0, 0]  # entry 0 is time
@@ -332,11 +444,12 @@ def run_filter(flt: SequentialFilter, rr_s: np.ndarray, z_pa: np.ndarray, observ
     n, p, n_obs = rr_s.size, flt.p, z_pa.shape[1]
     tr = Track(flt.method, flt.op.parameters.names, np.full((n, p), np.nan), np.full((n, p, p), np.nan),
                np.full((n, n_obs), np.nan), np.full(n, np.nan), np.full((n, AK.N_SUMMARY), np.nan),
-               np.full((n, flt.ns), np.nan), np.zeros(n, dtype=bool))
+               np.full((n, flt.ns), np.nan), np.zeros(n, dtype=bool), obs_sd=np.full(n, np.nan))
     run_high = 0
     warned = False
     for k in range(n):
         z = z_pa[k] if observed[k] else None
+        sigma_used = flt.sigma
         try:
             cov, zbar, summ, nis, clipped = flt.step(float(rr_s[k]), z, (flows or {}).get(k))
         except (SolverError, np.linalg.LinAlgError) as exc:
@@ -349,6 +462,7 @@ def run_filter(flt: SequentialFilter, rr_s: np.ndarray, z_pa: np.ndarray, observ
                                     f"to beat {k - 1} is kept in .partial", k, tr.truncate(k))
         tr.omega[k], tr.cov[k], tr.z_pred[k], tr.nis[k] = flt.om, cov, zbar, nis
         tr.summary[k], tr.x[k], tr.clipped[k] = summ, flt.x, clipped
+        tr.obs_sd[k] = sigma_used
         if flt.members_S is not None:
             if tr.summary_members is None:
                 tr.summary_members = np.full((n,) + flt.members_S.shape, np.nan)
