@@ -41,13 +41,13 @@ def test_reanalysed_sv_follows_the_breath_the_filter_forecast_does_not(twin):
     sv_true = truth.SV_mL.to_numpy()[j[ok]]
     r_beat = np.corrcoef(sv_true, b.SV_beat_mL.to_numpy()[ok])[0, 1]
     r_forecast = np.corrcoef(sv_true, b.SV_mL.to_numpy()[ok])[0, 1]
-    assert r_beat >= 0.9                      # measured 0.92
+    assert r_beat >= 0.9                      # measured 0.97
     assert r_forecast < 0.6                   # the forecast lags the breath
     assert np.median(b.SV_beat_mL.to_numpy()[ok] / sv_true) == pytest.approx(1.0, abs=0.02)
     svv_true = _median_variation(t_true, truth.SV_mL.to_numpy(), 5.0)
     svv_beat = _median_variation(b.t_s.to_numpy()[ok], b.SV_beat_mL.to_numpy()[ok], 5.0)
     svv_forecast = _median_variation(b.t_s.to_numpy()[ok], b.SV_mL.to_numpy()[ok], 5.0)
-    # truth 25 %: the reanalysis 15 % (its knob is the ejection, not the filling), the forecast 4 %
+    # truth 25 %: the reanalysis 19 % (its knob is the ejection, not the filling), the forecast 4 %
     assert svv_forecast < svv_true / 3
     assert svv_true / 2 < svv_beat < svv_true
     # the fitted beats match the measured pressure better than the forecasts
