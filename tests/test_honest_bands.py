@@ -114,3 +114,29 @@ def test_bad_error_model_settings_are_refused():
     for rho in (-0.1, 1.0):
         with pytest.raises(ValueError, match="rho must be in"):
             ar1_whiten(np.ones(4), rho, 4)
+
+
+def test_the_ridge_names_the_combination_the_pressure_fixes(story):
+    _, _, cal, _ = story
+    ridges = cal.ridges(threshold=0.0)            # every pair, to check the arithmetic on each
+    names = list(cal.parameters.names)
+    C = cal.track.cov[-1]
+    assert len(ridges) == len(names) * (len(names) - 1) // 2
+    for g in ridges:
+        i, j = names.index(g["a"]), names.index(g["b"])
+        P = C[np.ix_([i, j], [i, j])]
+        v = np.array([g["alpha"], g["beta"]])
+        assert v @ v == pytest.approx(1.0)
+        # the least-variance direction: no unit combination of the two is better determined
+        phis = np.linspace(0, np.pi, 721)
+        U = np.stack([np.cos(phis), np.sin(phis)])
+        assert v @ P @ v <= np.min(np.einsum("in,ij,jn->n", U, P, U)) * (1 + 1e-9)
+        sd = np.sqrt(v @ P @ v)
+        assert g["pm_pct"] == pytest.approx(100 * (2 ** (1.96 * sd) - 1))
+        assert g["pm_pct"] <= min(g["pm_a_pct"], g["pm_b_pct"]) + 1e-9
+        assert g["pm_a_pct"] == pytest.approx(100 * (2 ** (1.96 * np.sqrt(P[0, 0])) - 1))
+    strong = cal.ridges()
+    assert all(abs(g["r"]) > 0.8 for g in strong)
+    text = cal.summary_text()
+    for g in strong:
+        assert f"{g['a']}^{g['alpha']:.2f} x {g['b']}^{g['beta']:+.2f} is known to" in text

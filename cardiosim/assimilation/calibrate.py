@@ -202,6 +202,31 @@ class Calibration:
         return [(n[i], n[j], float(c[i, j])) for i in range(len(n)) for j in range(i + 1, len(n))
                 if abs(c[i, j]) > threshold]
 
+    def ridges(self, threshold: float = 0.8, beat: int = -1) -> list[dict]:
+        """The combination the pressure determines for each pair of :meth:`correlated_pairs`.
+
+        Along a ridge two parameters trade off; the combination theta_a^alpha theta_b^beta with
+        (alpha, beta) the covariance's eigenvector of least variance in omega = log2 theta
+        (alpha^2 + beta^2 = 1) is the one the data fix best. Returns per pair: ``a``, ``b``,
+        ``r``, ``alpha``, ``beta``, and the 95 % half-widths [%] of the combination and of each
+        parameter alone (``pm_pct``, ``pm_a_pct``, ``pm_b_pct``).
+        """
+        out = []
+        names = list(self.parameters.names)
+        C = self.track.cov[beat] if self.track is not None else None
+        for a, b, r in self.correlated_pairs(threshold, beat):
+            i, j = names.index(a), names.index(b)
+            P = C[np.ix_([i, j], [i, j])]
+            w, V = np.linalg.eigh(0.5 * (P + P.T))
+            v = V[:, 0] * (1.0 if V[0, 0] >= 0 else -1.0)
+
+            def pm(var):
+                return 100.0 * (2.0 ** (1.96 * math.sqrt(max(var, 0.0))) - 1.0)
+
+            out.append({"a": a, "b": b, "r": r, "alpha": float(v[0]), "beta": float(v[1]),
+                        "pm_pct": pm(w[0]), "pm_a_pct": pm(P[0, 0]), "pm_b_pct": pm(P[1, 1])})
+        return out
+
     def waveforms(self) -> pd.DataFrame:
         """Measured and model (forecast) pressure at the observation phases of every observed beat."""
         obs, tr = self.observations, self.track
@@ -267,10 +292,13 @@ class Calibration:
         lines.append("estimates at the last beat (95 % band):")
         for n, v in self.final().items():
             lines.append(f"  {n:8s} {v['value']:10.4g} {v['unit']:10s} [{v['lo95']:.4g} - {v['hi95']:.4g}]")
-        for a, b_, r in self.correlated_pairs():
+        for g in self.ridges():
+            a, b_, r = g["a"], g["b"], g["r"]
             lines.append(f"posterior correlation {a}-{b_} {r:+.2f}: the pressure fixes a combination of the "
                          f"two better than each ({'one rises as the other falls' if r < 0 else 'they move together'}"
-                         f" along a ridge); their bands are not independent, read them together")
+                         f" along a ridge); their bands are not independent, read them together: "
+                         f"{a}^{g['alpha']:.2f} x {b_}^{g['beta']:+.2f} is known to +-{g['pm_pct']:.2g} % "
+                         f"(95 %), {a} alone to +-{g['pm_a_pct']:.2g} %, {b_} to +-{g['pm_b_pct']:.2g} %")
         b = self.beats
         cols = ((("SV_mL", "mL"), ("CO_L_min", "L/min")) if self.scale is not None else
                 (("SV_rel", "of the first minute"), ("CO_rel", "of the first minute")))
@@ -317,6 +345,7 @@ class Calibration:
             "rmse_mmHg": self.rmse_mmhg(),
             "final": self.final(),
             "posterior_correlation_last_beat": None if self.track is None else self.correlation().to_dict(),
+            "ridges_last_beat": None if self.track is None else self.ridges(),
             "warnings": self.warnings,
             "model": None if self.model is None else self.model.describe(),
         }
