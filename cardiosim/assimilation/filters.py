@@ -376,7 +376,7 @@ class EnKF(SequentialFilter):
         Z, Sm = self.op.forecast(self.X, self.Om, T)
         self.members_S = Sm
         if np.any(self.Q):
-            self.Om = self.Om + self.rng.standard_normal(self.Om.shape) @ np.sqrt(self.Q)
+            self.Om = self.Om + self.rng.standard_normal(self.Om.shape) @ safe_cholesky(self.Q, "Q").T
         E = np.concatenate([self.X, self.Om], axis=1)
         m = E.mean(axis=0)
         A = (E - m) * self.inflation
