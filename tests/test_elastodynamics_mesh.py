@@ -1,0 +1,68 @@
+"""The elastodynamics benchmark's ventricle mesh (Arostica et al. 2025), read from the toolkit's file.
+
+The markers are named by the surface their vertices lie on; the cavity the endocardium
+closes with the plane of its rim against the analytic volume of the truncated ellipsoid.
+"""
+
+import math
+
+import numpy as np
+import pytest
+
+from cardiosim.errors import MeshError
+from cardiosim.geometry.elastodynamics import (BASE_RIM_X, ENDO_RADII, EPI_RADII, P0, P1,
+                                               read_benchmark_mesh, surface_residual)
+from conftest import data_dir
+
+MESH = data_dir() / "cardiac-elastodynamics-2025" / "mesh" / "ellipsoid_0.005.xdmf"
+needs_mesh = pytest.mark.skipif(not MESH.with_suffix(".h5").exists(),
+                                reason=f"the benchmark mesh is not under {data_dir()}")
+
+
+@pytest.fixture(scope="module")
+def mesh():
+    return read_benchmark_mesh(MESH)
+
+
+@needs_mesh
+def test_the_toolkit_mesh_and_its_markers(mesh):
+    assert (mesh.n_points, mesh.n_cells) == (4577, 17625)           # as the data README states
+    assert {k: len(v) for k, v in mesh.facets.items()} == {"ENDO": 2500, "EPI": 3474, "BASE": 256}
+    assert np.all(mesh.cell_volumes() > 0)
+    for name, radii in (("ENDO", ENDO_RADII), ("EPI", EPI_RADII)):
+        assert np.abs(surface_residual(mesh.points[mesh.marker_nodes(name)], radii)).max() < 1e-3
+    xb = mesh.points[mesh.marker_nodes("BASE"), 0]
+    assert xb.min() == pytest.approx(BASE_RIM_X[1], abs=1e-6) and xb.max() == pytest.approx(BASE_RIM_X[0], abs=1e-6)
+    assert mesh.points[:, 0].min() == pytest.approx(-EPI_RADII[1], abs=1e-9)   # the apex at -97 mm
+    # the tracked points lie in the wall: outside the endocardium, inside the epicardium
+    for p in (P0, P1):
+        q = np.array([p])
+        assert surface_residual(q, ENDO_RADII)[0] > 0 > surface_residual(q, EPI_RADII)[0]
+
+
+@needs_mesh
+def test_the_cavity_volume_is_that_of_the_truncated_ellipsoid(mesh):
+    b, a = ENDO_RADII
+    h = BASE_RIM_X[0]
+    exact = math.pi * b * b * ((h - h ** 3 / (3 * a * a)) - (-a + a ** 3 / (3 * a * a)))   # 168.3 mL
+    tri = mesh.points[mesh.facets["ENDO"]]
+    n = 0.5 * np.cross(tri[:, 1] - tri[:, 0], tri[:, 2] - tri[:, 0])      # area-weighted normals
+    c = tri.mean(axis=1)
+    grad = np.column_stack([c[:, 0] / a ** 2, c[:, 1] / b ** 2, c[:, 2] / b ** 2])
+    n *= np.sign(np.einsum("ij,ij->i", n, grad))[:, None]                 # outward of the cavity
+    vol = float(np.sum((c[:, 0] - h) * n[:, 0]))    # flux of (x - h, 0, 0): nothing through the lid
+    assert exact == pytest.approx(168.29e-6, rel=1e-3)
+    # the facets are chords of the surface: the polyhedron is a little smaller
+    assert -0.02 < vol / exact - 1 < 0.0
+
+
+def test_bad_benchmark_mesh_files_are_named(tmp_path):
+    with pytest.raises(MeshError, match="no such benchmark mesh file"):
+        read_benchmark_mesh(tmp_path / "nope.xdmf")
+    import h5py
+
+    with h5py.File(tmp_path / "other.h5", "w") as f:
+        f["Mesh/mesh/geometry"] = np.zeros((4, 3))
+    with pytest.raises(MeshError, match=r"other.h5: not a legacy FEniCS mesh with a facet function: missing "
+                                        r"Mesh/mesh/topology"):
+        read_benchmark_mesh(tmp_path / "other.xdmf")
