@@ -14,12 +14,14 @@ A script needs only this module (and :mod:`cardiosim.geometry` for the mesh)::
 from .assembly import Pattern
 from .elements import Element
 from .linear import LinearSolverError, SolverUnavailableError, factorized, solve_linear
+from .mass import mass_matrix
 from .loads import ActiveTension, Clamp, Pressure, Springs, constant, delayed_ramp, ramp
 from .measures import cavity_volume, probe, surface_flux_volume
 from .solver import LinearSolver, NonlinearSolverError, Problem, solve
 from .space import FunctionSpace
+from .timeint import GeneralizedAlpha, step_linear
 
-__all__ = ["ActiveTension", "Clamp", "Element", "FunctionSpace", "LinearSolver", "LinearSolverError",
+__all__ = ["ActiveTension", "Clamp", "Element", "FunctionSpace", "GeneralizedAlpha", "mass_matrix", "step_linear", "LinearSolver", "LinearSolverError",
            "NonlinearSolverError", "Pattern", "Pressure", "Problem", "SolverUnavailableError", "Springs",
            "cavity_volume", "constant", "delayed_ramp", "factorized", "probe", "ramp", "solve", "solve_linear",
            "surface_flux_volume"]

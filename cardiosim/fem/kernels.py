@@ -236,3 +236,36 @@ def locate(indptr, indices, dofs):
                         hi = mid
                 pos[e, i, j] = lo if (lo < hi0 and indices[lo] == c) else -1
     return pos
+
+
+@njit(cache=True, inline="always")
+def _mass_element(N, wdet, e, rho, me):
+    nn = N.shape[1]
+    me[:, :] = 0.0
+    for q in range(N.shape[0]):
+        w = rho * wdet[e, q]
+        for a in range(nn):
+            for b in range(nn):
+                m = w * N[q, a] * N[q, b]
+                for i in range(3):
+                    me[3 * a + i, 3 * b + i] += m
+
+
+@njit(cache=True)
+def mass(N, wdet, rho, Me):
+    """Consistent mass of a vector field Me (ne, 3nn, 3nn): int rho N_a N_b delta_ij [kg]."""
+    for e in range(wdet.shape[0]):
+        _mass_element(N, wdet, e, rho, Me[e])
+
+
+@njit(cache=True)
+def assemble_mass(N, wdet, rho, pos, data):
+    """The global consistent mass straight into the CSR data array (pattern map ``pos``)."""
+    nn = N.shape[1]
+    me = np.empty((3 * nn, 3 * nn))
+    data[:] = 0.0
+    for e in range(wdet.shape[0]):
+        _mass_element(N, wdet, e, rho, me)
+        for i in range(3 * nn):
+            for j in range(3 * nn):
+                data[pos[e, i, j]] += me[i, j]

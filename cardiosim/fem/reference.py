@@ -30,3 +30,10 @@ def csr_pattern(dofs, n):
     uniq, inv = np.unique(rows * n + cols, return_inverse=True)
     indptr = np.concatenate([[0], np.cumsum(np.bincount(uniq // n, minlength=n))])
     return indptr, uniq % n, inv.reshape(ne, m, m)
+
+
+def mass(N, wdet, rho):
+    """Consistent vector mass by einsum: rho sum_q w_q N_a N_b, times the identity in 3D."""
+    ne, nn = wdet.shape[0], N.shape[1]
+    M = rho * np.einsum("eq,qa,qb,ij->eaibj", wdet, N, N, np.eye(3))
+    return M.reshape(ne, 3 * nn, 3 * nn)
