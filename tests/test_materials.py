@@ -17,6 +17,7 @@ from cardiosim.materials import (
     NEO_HOOKE,
     Guccione,
     HolzapfelOgden,
+    HolzapfelOgdenSmooth,
     NeoHooke,
     active_stress,
     laws,
@@ -358,7 +359,9 @@ def test_named_sets_pack_and_default_kappa():
     assert dataclasses.replace(p2, C=20e3).pack()[-1] == 2 * p2.pack()[-1]
     assert p2.with_values({"C": "20 kPa", "kappa": "1 MPa"}).pack()[-1] == 1e6
     assert Guccione.land2015_problem2(kappa=3e6).bulk_modulus == 3e6
-    assert [len(law.pack()) for law in (nh, p1, ho)] == list(laws.N_PRM)
+    smooth = HolzapfelOgdenSmooth.arostica2025()
+    assert smooth.kind == laws.HOLZAPFEL_OGDEN_SMOOTH and smooth.pack()[-2:].tolist() == [100.0, 1e6]
+    assert [len(law.pack()) for law in (nh, p1, ho, smooth)] == list(laws.N_PRM)
 
 
 def test_convenience_method_matches_kernel():

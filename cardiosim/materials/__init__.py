@@ -32,6 +32,7 @@ from . import laws
 from .laws import (
     GUCCIONE,
     HOLZAPFEL_OGDEN,
+    HOLZAPFEL_OGDEN_SMOOTH,
     NEO_HOOKE,
     active_stress,
     stress,
@@ -44,10 +45,12 @@ KAPPA_FACTOR = 1000.0
 __all__ = [
     "GUCCIONE",
     "HOLZAPFEL_OGDEN",
+    "HOLZAPFEL_OGDEN_SMOOTH",
     "KAPPA_FACTOR",
     "NEO_HOOKE",
     "Guccione",
     "HolzapfelOgden",
+    "HolzapfelOgdenSmooth",
     "NeoHooke",
     "active_stress",
     "laws",
@@ -222,3 +225,28 @@ class HolzapfelOgden(_Law):
         """
         return cls(a=59.0, b=8.023, a_f=18472.0, b_f=16.026, a_s=2481.0, b_s=11.120,
                    a_fs=216.0, b_fs=11.436, kappa=kappa)
+
+
+@dataclass(frozen=True)
+class HolzapfelOgdenSmooth(HolzapfelOgden):
+    """:class:`HolzapfelOgden` with the tension switch of the fibres and sheets smoothed:
+
+    a_i/(2b_i) H(I4i - 1)(exp(b_i (I4i - 1)^2) - 1),  H(x) = 1/(1 + exp(-k x)),
+
+    smooth at I4 = 1 (no kink for Newton to straddle) and tending to the hard switch as k
+    grows. prm = [a, b, a_f, b_f, a_s, b_s, a_fs, b_fs, k, kappa]. Defaults:
+    :meth:`arostica2025`.
+    """
+
+    k: float = param(100.0, "1", "dimensionless", doc="sharpness of the tension switch")
+
+    kind: ClassVar[int] = HOLZAPFEL_OGDEN_SMOOTH
+    _order: ClassVar[tuple[str, ...]] = ("a", "b", "a_f", "b_f", "a_s", "b_s", "a_fs", "b_fs", "k")
+
+    @classmethod
+    def arostica2025(cls) -> HolzapfelOgdenSmooth:
+        """The cardiac elastodynamics benchmark's law (Arostica et al. 2025, CMAME 435:117485):
+        the Holzapfel-Ogden moduli of :meth:`HolzapfelOgden.holzapfel_ogden2009`, switch
+        sharpness k = 100, penalty kappa = 1e6 Pa (compressible, not run incompressible)."""
+        return cls(a=59.0, b=8.023, a_f=18472.0, b_f=16.026, a_s=2481.0, b_s=11.120,
+                   a_fs=216.0, b_fs=11.436, kappa=1e6, k=100.0)

@@ -60,6 +60,10 @@ HOLZAPFEL_OGDEN (2):  [a, b, a_f, b_f, a_s, b_s, a_fs, b_fs, kappa];
     stress-free. Fibres and sheets carry load only in tension: (x)_+ = max(x, 0), with
     the tension branch taken for I4 - 1 > 0 strictly; at I4 = 1 (e.g. C = I) the one-sided
     tangent without the fibre term is returned (W is C^1 there, not C^2).
+HOLZAPFEL_OGDEN_SMOOTH (3): [a, b, a_f, b_f, a_s, b_s, a_fs, b_fs, k, kappa]; as (2) with
+    the switch smoothed: a_i/(2b_i) H(I4i - 1)(exp(b_i (I4i - 1)^2) - 1), H(x) = 1/(1 +
+    exp(-k x)), smooth everywhere (the cardiac elastodynamics benchmark's form, Arostica et
+    al. 2025, k = 100; written so in the Simula reference code). At C = I: W = 0, S = 0.
 """
 
 from __future__ import annotations
@@ -72,7 +76,7 @@ from numba import njit
 from ..errors import ParameterError
 
 # ---- law codes -----------------------------------------------------------------------
-NEO_HOOKE, GUCCIONE, HOLZAPFEL_OGDEN = 0, 1, 2
+NEO_HOOKE, GUCCIONE, HOLZAPFEL_OGDEN, HOLZAPFEL_OGDEN_SMOOTH = 0, 1, 2, 3
 
 # ---- parameter positions in ``prm`` (kappa is always last) ---------------------------
 NH_MU, NH_KAPPA = 0, 1
@@ -81,8 +85,10 @@ GU_C, GU_BF, GU_BT, GU_BFS, GU_KAPPA = 0, 1, 2, 3, 4
 N_PRM_GUCCIONE = 5
 HO_A, HO_B, HO_AF, HO_BF, HO_AS, HO_BS, HO_AFS, HO_BFS, HO_KAPPA = range(9)
 N_PRM_HOLZAPFEL_OGDEN = 9
+HO_K = 8  # smoothed switch only: [a, ..., b_fs, k, kappa]
+N_PRM_HOLZAPFEL_OGDEN_SMOOTH = 10
 #: number of parameters by law code
-N_PRM = (N_PRM_NEO_HOOKE, N_PRM_GUCCIONE, N_PRM_HOLZAPFEL_OGDEN)
+N_PRM = (N_PRM_NEO_HOOKE, N_PRM_GUCCIONE, N_PRM_HOLZAPFEL_OGDEN, N_PRM_HOLZAPFEL_OGDEN_SMOOTH)
 
 # ---- Voigt pairs (11, 22, 33, 12, 23, 13) --------------------------------------------
 VOIGT_I = np.array([0, 1, 2, 0, 1, 0], dtype=np.int64)
@@ -247,8 +253,11 @@ def _ho_iso(c, ci, prm, j23, sbar, D, want_d, wk):
 
 
 @njit(cache=True, inline="always")
-def _ho_aniso(c, R, prm, s, D, want_d, wk):
-    """Fibre, sheet and fibre-sheet terms on the full C; adds to s and D, returns W."""
+def _ho_aniso(c, R, prm, s, D, want_d, wk, ks):
+    """Fibre, sheet and fibre-sheet terms on the full C; adds to s and D, returns W.
+
+    ``ks`` > 0: the tension switch of the fibres and sheets is the sigmoid of sharpness ks.
+    """
     cm, n = wk[4], wk[5]  # C - I
     for k in range(6):
         cm[k] = c[k] - (1.0 if k < 3 else 0.0)
@@ -262,6 +271,22 @@ def _ho_aniso(c, R, prm, s, D, want_d, wk):
             ra, rb, ai, bi = 0, 1, prm[HO_AFS], prm[HO_BFS]
         _structural(R, ra, rb, n)
         x = _ddot(n, cm)  # I4 - 1, or I8
+        if term < 2 and ks > 0.0:
+            # W = (a/2b) H E, E = e^(b x^2) - 1: dW/dx and d2W/dx2 with H' = k H (1 - H)
+            h = 0.5 * (1.0 + math.tanh(0.5 * ks * x))
+            h1 = ks * h * (1.0 - h)
+            h2 = ks * h1 * (1.0 - 2.0 * h)
+            e1 = math.expm1(bi * x * x)
+            ex = e1 + 1.0
+            c0 = 0.5 * ai / bi
+            w += c0 * h * e1
+            g = 2.0 * c0 * (h1 * e1 + h * 2.0 * bi * x * ex)  # 2 dW/dx
+            for k in range(6):
+                s[k] += g * n[k]
+            if want_d:
+                d2 = c0 * (h2 * e1 + 4.0 * h1 * bi * x * ex + h * (2.0 * bi + 4.0 * bi * bi * x * x) * ex)
+                _add_outer(D, 4.0 * d2, n)
+            continue
         if term < 2 and not x > 0.0:
             continue  # fibres and sheets only in tension
         ex = math.exp(bi * x * x)
@@ -302,11 +327,11 @@ def evaluate(kind, C, R, prm, S, D, want_d, wk):
         w = _neo_hooke_iso(c, prm, j23, sbar)
     elif kind == GUCCIONE:
         w = _guccione_iso(c, ci, R, prm, j23, sbar, D, want_d, wk)
-    elif kind == HOLZAPFEL_OGDEN:
+    elif kind == HOLZAPFEL_OGDEN or kind == HOLZAPFEL_OGDEN_SMOOTH:
         w = _ho_iso(c, ci, prm, j23, sbar, D, want_d, wk)
     else:
-        raise ParameterError("unknown material law code: kind must be NEO_HOOKE (0), GUCCIONE (1) or "
-                             "HOLZAPFEL_OGDEN (2), got " + str(kind))
+        raise ParameterError("unknown material law code: kind must be NEO_HOOKE (0), GUCCIONE (1), "
+                             "HOLZAPFEL_OGDEN (2) or HOLZAPFEL_OGDEN_SMOOTH (3), got " + str(kind))
     # isochoric stress S_iso = J^-2/3 Dev(Sbar)
     tr = j23 * _ddot(sbar, c)
     for a in range(6):
@@ -326,7 +351,9 @@ def evaluate(kind, C, R, prm, S, D, want_d, wk):
             _add_outer(D, kappa * det, ci)  # J p~ = kappa J^2
             _add_odot(D, -2.0 * jp, ci)
     if kind == HOLZAPFEL_OGDEN:
-        w += _ho_aniso(c, R, prm, s, D, want_d, wk)
+        w += _ho_aniso(c, R, prm, s, D, want_d, wk, 0.0)
+    elif kind == HOLZAPFEL_OGDEN_SMOOTH:
+        w += _ho_aniso(c, R, prm, s, D, want_d, wk, prm[HO_K])
     for p in range(6):
         i = VOIGT_I[p]
         j = VOIGT_J[p]
