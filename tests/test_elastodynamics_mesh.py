@@ -8,11 +8,18 @@ import math
 
 import numpy as np
 import pytest
+from conftest import data_dir
 
 from cardiosim.errors import MeshError
-from cardiosim.geometry.elastodynamics import (BASE_RIM_X, ENDO_RADII, EPI_RADII, P0, P1,
-                                               read_benchmark_mesh, surface_residual)
-from conftest import data_dir
+from cardiosim.geometry.elastodynamics import (
+    BASE_RIM_X,
+    ENDO_RADII,
+    EPI_RADII,
+    P0,
+    P1,
+    read_benchmark_mesh,
+    surface_residual,
+)
 
 MESH = data_dir() / "cardiac-elastodynamics-2025" / "mesh" / "ellipsoid_0.005.xdmf"
 needs_mesh = pytest.mark.skipif(not MESH.with_suffix(".h5").exists(),
@@ -28,7 +35,7 @@ def mesh():
 def test_the_toolkit_mesh_and_its_markers(mesh):
     assert (mesh.n_points, mesh.n_cells) == (4577, 17625)           # as the data README states
     assert {k: len(v) for k, v in mesh.facets.items()} == {"ENDO": 2500, "EPI": 3474, "BASE": 256}
-    assert np.all(mesh.cell_volumes() > 0)
+    assert np.all(mesh.cell_volumes() > 0)     # half the file's cells come negatively oriented
     for name, radii in (("ENDO", ENDO_RADII), ("EPI", EPI_RADII)):
         assert np.abs(surface_residual(mesh.points[mesh.marker_nodes(name)], radii)).max() < 1e-3
     xb = mesh.points[mesh.marker_nodes("BASE"), 0]

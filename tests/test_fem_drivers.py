@@ -25,7 +25,7 @@ def test_drivers_converge_to_the_ode_solution():
     for dt in (5e-3, 2.5e-3, 1.25e-3, 1e-3):
         t = np.arange(0.0, 1.0 + 1e-12, dt)
         tau, p = d.integrate(t)
-        keep = slice(0, None, int(round(0.01 / dt)))      # the reference's 0.01 s grid
+        keep = slice(0, None, round(0.01 / dt))      # the reference's 0.01 s grid
         errs.append(max(np.max(np.abs(tau[keep] - ref[0])) / ref[0].max(), np.max(np.abs(p[keep] - ref[1])) / ref[1].max()))
     rates = np.log2(np.array(errs[:2]) / np.array(errs[1:3]))
     # second order where the rates are smooth; |a| and |b| have kinks where a and b change

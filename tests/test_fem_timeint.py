@@ -12,7 +12,7 @@ def _oscillator(scheme, omega, zeta, dt, T):
     M, C, K = np.eye(1), np.array([[2 * zeta * omega]]), np.array([[omega ** 2]])
     u, v = np.array([1.0]), np.array([0.0])
     a = -(C @ v + K @ u)
-    for _ in range(int(round(T / dt))):
+    for _ in range(round(T / dt)):
         u, v, a = step_linear(scheme, M, C, K, np.zeros(1), u, v, a, dt)
     return float(u[0])
 

@@ -7,9 +7,9 @@ switch has its kink), a stress-free reference, and the hard switch as k grows.
 
 import numpy as np
 import pytest
+from test_materials import DC, VOIGT, deformations, frame, kernel, rel
 
 from cardiosim.materials import HolzapfelOgden, HolzapfelOgdenSmooth, laws
-from test_materials import DC, VOIGT, deformations, frame, kernel, rel
 
 
 def _energy(law, C, R):
@@ -17,7 +17,7 @@ def _energy(law, C, R):
     J = np.sqrt(np.linalg.det(C))
     I1bar = J ** (-2 / 3) * np.trace(C)
     f, s = R[0], R[1]
-    H = lambda x: 1 / (1 + np.exp(-law.k * x))  # noqa: E731
+    H = lambda x: 1 / (1 + np.exp(-law.k * x))
     x_f, x_s, i8 = f @ C @ f - 1, s @ C @ s - 1, f @ C @ s
     return (law.a / (2 * law.b) * (np.exp(law.b * (I1bar - 3)) - 1)
             + law.a_f / (2 * law.b_f) * H(x_f) * (np.exp(law.b_f * x_f ** 2) - 1)

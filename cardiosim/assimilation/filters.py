@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import math
 import warnings
+from collections import deque
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -115,23 +116,21 @@ class SequentialFilter:
         self.rho = float(obs_rho)
         self.Q_base = self.Q.copy()
         self.adaptive_q_beats = int(adaptive_q_beats)
-        self._increments: list = []
+        self._increments: deque = deque(maxlen=max(self.adaptive_q_beats, 1))
         self.adaptive_r_beats = int(adaptive_r_beats)
         self.sigma0 = self.sigma
-        self._r_samples: list = []
+        self._r_samples: deque = deque(maxlen=max(self.adaptive_r_beats, 1))
 
-    def _adapt_q(self, delta_omega: np.ndarray | None):
+    def _adapt_q(self, delta_omega: np.ndarray):
         """Model-error covariance from the last parameter corrections (Mohamed & Schwarz 1999).
 
         Q = Q_drift + mean(d omega d omega^T) over the last ``adaptive_q_beats`` corrections:
         corrections larger than the drift allows (a step, a ramp, a model error the filter
         keeps correcting) widen the band and let the estimate follow.
         """
-        if self.adaptive_q_beats <= 0 or delta_omega is None:
+        if self.adaptive_q_beats <= 0:
             return
         self._increments.append(np.asarray(delta_omega, float))
-        if len(self._increments) > self.adaptive_q_beats:
-            self._increments.pop(0)
         D = np.array(self._increments)
         Qh = D.T @ D / D.shape[0]
         # within one window no parameter may wander further than half its prior sd: the
@@ -154,8 +153,6 @@ class SequentialFilter:
         if self.adaptive_r_beats <= 0 or n == 0:
             return
         self._r_samples.append((float(d_pa @ d_pa) - pred_trace_pa2) / n)
-        if len(self._r_samples) > self.adaptive_r_beats:
-            self._r_samples.pop(0)
         est = float(np.mean(self._r_samples))
         self.sigma = math.sqrt(min(max(est, 0.05 * self.sigma0 ** 2), 4.0 * self.sigma0 ** 2))
         self._sd_z = None

@@ -78,21 +78,16 @@ class BenchmarkDrivers:
         t = np.asarray(t, dtype=float)
         if t.ndim != 1 or t.size == 0 or t[0] < 0 or np.any(np.diff(t) <= 0) or not np.all(np.isfinite(t)):
             raise ParameterError("driver times must be a finite, increasing 1-D array starting at t >= 0")
-        tau, p = np.zeros(t.size), np.zeros(t.size)
-        grid = np.concatenate([[0.0], t]) if t[0] > 0 else t
-        T, P = 0.0, 0.0
-        k = 0
-        if t[0] == 0:
-            k = 1
+        start = 1 if t[0] > 0 else 0          # integrate from t = 0 even if the first time is later
+        grid = np.concatenate([[0.0], t]) if start else t
+        tau, p = np.zeros(grid.size), np.zeros(grid.size)
         for i in range(1, grid.size):
-            t0, t1 = grid[i - 1], grid[i]
-            tm = 0.5 * (t0 + t1)
-            T = _relax(T, abs(self.a(tm)), self.sigma0 * max(self.a(tm), 0.0), t1 - t0)
-            bm = self.b(tm)
-            P = _relax(P, abs(bm), self.sigma_mid * max(bm, 0.0) + self.sigma_pre * abs(self.g_pre(tm)), t1 - t0)
-            tau[k], p[k] = T, P
-            k += 1
-        return tau, p
+            dt = grid[i] - grid[i - 1]
+            tm = 0.5 * (grid[i - 1] + grid[i])
+            am, bm = self.a(tm), self.b(tm)
+            tau[i] = _relax(tau[i - 1], abs(am), self.sigma0 * max(am, 0.0), dt)
+            p[i] = _relax(p[i - 1], abs(bm), self.sigma_mid * max(bm, 0.0) + self.sigma_pre * abs(self.g_pre(tm)), dt)
+        return tau[start:], p[start:]
 
 
 def _relax(y, rate, source, dt):

@@ -47,12 +47,12 @@ class GeneralizedAlpha:
                                  f"alpha_f <= 1/2 and beta >= 1/4 + (alpha_f - alpha_m)/2")
 
     @classmethod
-    def benchmark(cls) -> "GeneralizedAlpha":
+    def benchmark(cls) -> GeneralizedAlpha:
         """alpha_m 0.2, alpha_f 0.4, gamma 0.7, beta 0.36 (Arostica et al. 2025)."""
         return cls(0.2, 0.4, 0.7, 0.36)
 
     @classmethod
-    def from_rho_inf(cls, rho_inf: float) -> "GeneralizedAlpha":
+    def from_rho_inf(cls, rho_inf: float) -> GeneralizedAlpha:
         """Second-order, unconditionally stable, spectral radius ``rho_inf`` in [0, 1] at infinity."""
         if not (0.0 <= rho_inf <= 1.0):
             raise ParameterError(f"rho_inf must be in [0, 1], got {rho_inf!r}")
@@ -83,11 +83,7 @@ def step_linear(scheme: GeneralizedAlpha, M, C, K, f_mid, u0, v0, a0, dt: float,
     # the balance at the intermediate times with a1 = 0, then the part linear in a1
     _, _, um, vm, am = s.stage(u0, v0, a0, np.zeros_like(a0), dt)
     rhs = f_mid - M @ am - C @ vm - K @ um
-    if solve is None:
-        A = effective_matrix(s, M, C, K, dt)
-        a1 = spla.spsolve(sp.csc_matrix(A), rhs) if sp.issparse(A) else np.linalg.solve(A, rhs)
-    else:
-        a1 = solve(rhs)
+    a1 = _solve(effective_matrix(s, M, C, K, dt), rhs) if solve is None else solve(rhs)
     u1, v1, _, _, _ = s.stage(u0, v0, a0, a1, dt)
     return u1, v1, a1
 
@@ -109,9 +105,13 @@ def step_midpoint_linear(M, C, K, f_mid, u0, v0, dt: float):
     """
     A = M / dt + 0.5 * C + 0.25 * dt * K
     rhs = f_mid + M @ v0 / dt - 0.5 * (C @ v0) - K @ u0 - 0.25 * dt * (K @ v0)
-    v1 = spla.spsolve(sp.csc_matrix(A), rhs) if sp.issparse(A) else np.linalg.solve(A, rhs)
+    v1 = _solve(A, rhs)
     u1 = u0 + 0.5 * dt * (v0 + v1)
     return u1, v1
+
+
+def _solve(A, rhs):
+    return spla.spsolve(sp.csc_matrix(A), rhs) if sp.issparse(A) else np.linalg.solve(A, rhs)
 
 
 def energy(M, K, u, v) -> float:
