@@ -90,3 +90,81 @@ def read_benchmark_mesh(path, tol: float = 1e-3) -> Mesh:
         c[neg] = c[neg][:, [0, 2, 1, 3]]
         mesh = Mesh(pts, c, mesh.facets, name=mesh.name)
     return mesh
+
+
+#: fibre angle [deg] on the endocardium and the epicardium (positive: counter-clockwise seen
+#: from the epicardium, about the transmural direction)
+FIBRE_ANGLES = (-60.0, 60.0)
+
+
+def transmural_depth(mesh: Mesh) -> np.ndarray:
+    """Laplace solution t at the vertices (n_vertices of the P1 cells), 0 on ENDO, 1 on EPI,
+    zero flux elsewhere: P1 finite elements on the vertex tetrahedra, as the benchmark's
+    reference code computes it. Returned at every point: the mid-edge points of a P2 mesh
+    get the mean of their edge's ends (linear interpolation)."""
+    import scipy.sparse as sps
+    import scipy.sparse.linalg as spla
+
+    mesh.require("ENDO", "EPI")
+    c4 = mesh.cells[:, :4]
+    x = mesh.points[c4]
+    T = np.stack([x[:, 1] - x[:, 0], x[:, 2] - x[:, 0], x[:, 3] - x[:, 0]], axis=1)  # rows: edges
+    vol = np.linalg.det(T) / 6.0
+    # gradients of the barycentric functions: rows of inv(T) give those of lambda_1..3
+    G = np.linalg.inv(T).transpose(0, 2, 1)
+    g = np.concatenate([-G.sum(axis=1, keepdims=True), G], axis=1)  # (ne, 4, 3)
+    Ke = np.abs(vol)[:, None, None] * np.einsum("eai,ebi->eab", g, g)
+    n = mesh.n_points
+    A = sps.csr_matrix((Ke.ravel(), (np.repeat(c4, 4, axis=1).ravel(), np.tile(c4, (1, 4)).ravel())),
+                       shape=(n, n))
+    endo = np.unique(mesh.facets["ENDO"][:, :3])
+    epi = np.unique(mesh.facets["EPI"][:, :3])
+    verts = np.unique(c4)
+    t = np.zeros(n)
+    t[epi] = 1.0
+    fixed = np.zeros(n, bool)
+    fixed[endo] = fixed[epi] = True
+    free = np.setdiff1d(verts, np.flatnonzero(fixed))
+    rhs = -A[free][:, np.flatnonzero(fixed)] @ t[fixed]
+    t[free] = spla.spsolve(A[free][:, free].tocsc(), rhs)
+    if mesh.order == 2:
+        # mid-edge nodes 4..9 of the 10-node tetrahedron (edges 01 12 02 03 13 23)
+        edges = ((0, 1), (1, 2), (0, 2), (0, 3), (1, 3), (2, 3))
+        for k, (a, b) in enumerate(edges):
+            t[mesh.cells[:, 4 + k]] = 0.5 * (t[c4[:, a]] + t[c4[:, b]])
+    return t
+
+
+def benchmark_fibres(mesh: Mesh, angles: tuple[float, float] = FIBRE_ANGLES) -> np.ndarray:
+    """Fibre frames (n_points, 3, 3), rows f0, s0, n0, at every point of a benchmark mesh.
+
+    The rule-based field of Arostica et al. (2025): with t the transmural depth
+    (:func:`transmural_depth`), radii r_s(t), r_l(t) interpolated between the endocardium's
+    and the epicardium's, prolate coordinates mu = atan2(r / r_s, x / r_l) and
+    theta = pi - atan2(z, -y) give the local basis e_t, e_mu, e_theta; the fibre
+    f0 = sin(alpha) e_mu + cos(alpha) e_theta with alpha = alpha_endo + t (alpha_epi -
+    alpha_endo), the normal n0 = e_mu x e_theta (transmural) and the sheet s0 = f0 x n0.
+    """
+    t = transmural_depth(mesh)
+    X = mesh.points
+    rs = ENDO_RADII[0] + t * (EPI_RADII[0] - ENDO_RADII[0])
+    rl = ENDO_RADII[1] + t * (EPI_RADII[1] - ENDO_RADII[1])
+    a = np.hypot(X[:, 1], X[:, 2]) / rs
+    b = X[:, 0] / rl
+    mu = np.arctan2(a, b)
+    theta = np.where(mu < 1e-7, 0.0, np.pi - np.arctan2(X[:, 2], -X[:, 1]))
+    sm, cm, st, ct = np.sin(mu), np.cos(mu), np.sin(theta), np.cos(theta)
+    e_mu = np.stack([-rl * sm, rs * cm * ct, rs * cm * st], axis=1)
+    e_th = np.stack([np.zeros_like(mu), -rs * sm * st, rs * sm * ct], axis=1)
+    e_mu /= np.linalg.norm(e_mu, axis=1, keepdims=True)
+    nth = np.linalg.norm(e_th, axis=1, keepdims=True)
+    # on the axis (the apex) e_theta vanishes: any direction normal to e_mu will do there
+    e_th = np.where(nth > 1e-12, e_th / np.where(nth > 1e-12, nth, 1.0), np.array([0.0, 0.0, 1.0]))
+    alpha = np.deg2rad(angles[0] + t * (angles[1] - angles[0]))
+    f0 = np.sin(alpha)[:, None] * e_mu + np.cos(alpha)[:, None] * e_th
+    n0 = np.cross(e_mu, e_th)
+    n0 /= np.linalg.norm(n0, axis=1, keepdims=True)
+    s0 = np.cross(f0, n0)
+    f0 /= np.linalg.norm(f0, axis=1, keepdims=True)
+    s0 /= np.linalg.norm(s0, axis=1, keepdims=True)
+    return np.stack([f0, s0, n0], axis=1)

@@ -1,0 +1,84 @@
+"""The cardiac elastodynamics benchmark (Arostica et al. 2025), one case on the toolkit's mesh.
+
+Prints one JSON line: case, order, dofs, dt_s, scheme, wall_s, newton_iterations, steps,
+substeps, assembly_s, solve_s, peak_rss_mb, p0_ux_peak_mm, p0_ux_peak_t_s and, for the
+non-blinded cases (step_0A, step_0B, step_1) with the teams' curves at hand,
+red_vs_team_mean and median_team_red (p0 and p1; RED of Eq. 21 against the mean of the
+teams, and the median of the teams' own RED against that mean), team_red_max and the teams'
+range of the p0 u_x peak and its time. Writes DIR/curves.csv (the columns of the team files:
+time_s, p0_ux_m .. p1_uz_m, volume_m3 every 0.01 s) and benchmarks/results/elastodynamics_
+<case>[_P2][_dt<dt>].json.
+
+Data: $CARDIOSIM_DATA/cardiac-elastodynamics-2025 (default ../shared/data), its mesh/ and
+nonblinded_step_*/ folders.
+
+Run: python benchmarks/elastodynamics.py --case step_1 [--order 1|2] [--dt 0.001]
+     [--t-end 1.0] [--out DIR] [--linear-solver auto]
+--quick: step_1 to t = 0.02 s (results/quick/).
+"""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("NUMBA_NUM_THREADS", "1")
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+os.environ.setdefault("MKL_NUM_THREADS", "1")
+
+import argparse  # noqa: E402
+import resource  # noqa: E402
+import sys  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import numpy as np  # noqa: E402
+from _record import record  # noqa: E402
+from cardiosim.fem import arostica2025 as A  # noqa: E402
+from cardiosim.io import atomic_write  # noqa: E402
+
+
+def data_dir() -> Path:
+    root = Path(os.environ.get("CARDIOSIM_DATA", Path(__file__).resolve().parents[2] / "shared" / "data"))
+    return root / "cardiac-elastodynamics-2025"
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--case", choices=A.CASES, default="step_1")
+    ap.add_argument("--order", type=int, choices=[1, 2], default=1)
+    ap.add_argument("--dt", type=float, default=1e-3)
+    ap.add_argument("--t-end", type=float, default=A.T_END)
+    ap.add_argument("--scheme", choices=["generalized-alpha", "midpoint"], default="generalized-alpha")
+    ap.add_argument("--linear-solver", default="auto")
+    ap.add_argument("--out", type=Path, default=None, help="folder for curves.csv")
+    ap.add_argument("--quick", action="store_true", help="smoke run: step_1 to 0.02 s (results/quick/)")
+    a = ap.parse_args()
+    if a.quick:
+        a.case, a.t_end = "step_1", 0.02
+    data = data_dir()
+    mesh_file = data / "mesh" / "ellipsoid_0.005.h5"
+    if not mesh_file.exists():
+        sys.exit(f"benchmark mesh not found: {mesh_file} (set CARDIOSIM_DATA to the shared data folder)")
+    mesh = A.benchmark_mesh(mesh_file, a.order)
+    res = A.run(a.case, mesh, a.dt, a.t_end, a.scheme, a.linear_solver,
+                progress=lambda s: print(s, file=sys.stderr, flush=True))
+    curves = res.pop("curves")
+    out = {"case": a.case, "order": a.order, "dt_s": a.dt, "t_end_s": a.t_end, "scheme": a.scheme, **res,
+           "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0}
+    i = int(np.argmin(curves[:, 1]))
+    out["p0_ux_peak_mm"], out["p0_ux_peak_t_s"] = 1e3 * float(curves[i, 1]), float(curves[i, 0])
+    if a.case in ("step_0A", "step_0B", "step_1") and abs(a.t_end - A.T_END) < 1e-12:
+        out.update(A.score(curves, A.team_curves(data, a.case)))
+    if a.out is not None:
+        a.out.mkdir(parents=True, exist_ok=True)
+        lines = [",".join(A.COLUMNS)] + [",".join(f"{v:.10g}" for v in row) for row in curves]
+        text = "\n".join(lines) + "\n"
+        atomic_write(a.out / "curves.csv", lambda p: p.write_text(text))
+    name = f"elastodynamics_{a.case}" + ("_P2" if a.order == 2 else "") + (f"_dt{a.dt:g}" if a.dt != 1e-3 else "")
+    if a.scheme != "generalized-alpha":
+        name += "_midpoint"
+    record(name, out, a)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,330 @@
+"""Nonlinear elastodynamics of the myocardium: inertia, Kelvin-Voigt viscosity, Robin supports.
+
+An :class:`Elastodynamics` wraps a quasi-static :class:`~cardiosim.fem.solver.Problem` (its
+material, follower pressures and active tension, their time functions now of physical time
+[s]) and adds the consistent mass (density rho), the viscous stress S_v = eta dE/dt
+(:mod:`cardiosim.fem.viscous`) and spring-dashpot supports (:mod:`cardiosim.fem.robin`).
+Each step solves, by Newton's method on the end-of-step displacement u1, the balance
+
+    M a_m + R(u_f, t_f) + R_v(u_f, v_f) + sum_s (k_s B_s u_f + c_s B_s v_f) = 0
+
+at the scheme's stage: the generalized-alpha scheme (Chung & Hulbert 1993; u_f, v_f at
+1 - alpha_f, a_m at 1 - alpha_m: the cardiac elastodynamics benchmark, Arostica et al. 2025,
+uses alpha_m 0.2, alpha_f 0.4), the mid-point rule (u_f = (u0 + u1)/2, v_f = (u1 - u0)/dt,
+a_m = (v1 - v0)/dt: second order and without numerical damping, as the 0D model's scheme,
+Chapelle et al. 2012), or quasi-static (no inertia; v = (u1 - u0)/dt feeds the viscosity and
+the dashpots). A step that Newton cannot solve is cut in halves; below ``min_dt`` the
+:class:`~cardiosim.errors.SolverError` carries the last good state.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..errors import ParameterError, SolverError
+from . import kernels as FK
+from . import viscous as VK
+from .robin import RobinSupport, surface_matrix
+from .solver import Problem
+from .timeint import GeneralizedAlpha
+
+SCHEMES = ("generalized-alpha", "midpoint", "quasi-static")
+
+
+@dataclass
+class DynamicState:
+    """Time [s], unknowns x (displacement [m], then any pressures [Pa]), velocity [m/s] and
+    acceleration [m/s^2] (of length n_dofs, zero on pressures), steps taken."""
+
+    t: float
+    x: np.ndarray
+    v: np.ndarray
+    a: np.ndarray
+    steps: int = 0
+
+    def copy(self) -> DynamicState:
+        return DynamicState(self.t, self.x.copy(), self.v.copy(), self.a.copy(), self.steps)
+
+    def as_dict(self) -> dict:
+        return {"t_s": self.t, "x": self.x.copy(), "v": self.v.copy(), "a": self.a.copy(), "steps": self.steps}
+
+
+@dataclass(frozen=True)
+class _Stage:
+    """Coefficients of a scheme for a step dt: d(u_f)/du1, d(v_f)/du1, d(a_m)/du1, and where
+    in the step the balance is taken (t_f = t0 + frac dt)."""
+
+    cu: float
+    cv: float
+    ca: float
+    frac: float
+
+
+@dataclass
+class StepInfo:
+    """What a step cost: Newton iterations, residual norms, substeps, viscous power [W]."""
+
+    iterations: int = 0
+    residuals: list = field(default_factory=list)
+    substeps: int = 1
+    viscous_power_W: float = 0.0
+
+
+class Elastodynamics:
+    """Time-dependent hyperelastic problem.
+
+    Parameters
+    ----------
+    problem : Problem
+        Material, fibres, pressures and active tension (their time functions of t [s]), clamps.
+    rho : float
+        Density [kg/m^3] (ignored by the quasi-static scheme).
+    eta : float
+        Kelvin-Voigt viscosity [Pa s], >= 0.
+    supports : sequence of RobinSupport
+    scheme : "generalized-alpha", "midpoint", "quasi-static" or a GeneralizedAlpha
+        (the string gives :meth:`GeneralizedAlpha.benchmark`).
+    tol : float
+        Newton converges when the update's largest component is below ``tol`` [m] (and
+        the pressures' below ``tol`` times the largest stress scale, for a mixed problem).
+    max_iter : int
+    min_dt : float or None
+        Smallest substep [s] when a step is cut (default: the step / 64).
+    """
+
+    def __init__(self, problem: Problem, rho: float = 1000.0, eta: float = 0.0,
+                 supports: Sequence[RobinSupport] = (), scheme="generalized-alpha",
+                 tol: float = 1e-9, max_iter: int = 20, min_dt: float | None = None):
+        if not isinstance(problem, Problem):
+            raise ParameterError(f"problem must be a cardiosim.fem.Problem, got {type(problem).__name__}")
+        if isinstance(scheme, str):
+            if scheme not in SCHEMES:
+                raise ParameterError(f"scheme must be one of {SCHEMES} or a GeneralizedAlpha, got {scheme!r}")
+            self.alpha = GeneralizedAlpha.benchmark() if scheme == "generalized-alpha" else None
+            self.scheme = scheme
+        elif isinstance(scheme, GeneralizedAlpha):
+            self.alpha, self.scheme = scheme, "generalized-alpha"
+        else:
+            raise ParameterError(f"scheme must be one of {SCHEMES} or a GeneralizedAlpha, got {scheme!r}")
+        for name, val, lo in (("rho", rho, 0.0), ("eta", eta, 0.0), ("tol", tol, 0.0)):
+            if not (isinstance(val, (int, float)) and math.isfinite(val) and val >= lo):
+                raise ParameterError(f"{name} must be a finite number >= {lo}, got {val!r}")
+        if self.scheme != "quasi-static" and not rho > 0:
+            raise ParameterError(f"rho must be > 0 kg/m^3 for the {self.scheme} scheme, got {rho!r}")
+        self.problem, self.rho, self.eta = problem, float(rho), float(eta)
+        self.tol, self.max_iter, self.min_dt = float(tol), int(max_iter), min_dt
+        sp = problem.space
+        sp.mesh.require(*[s.marker for s in supports])
+        self.supports = tuple(supports)
+        self.n, self.n_u = sp.n_dofs, sp.n_u
+        nn3 = 3 * sp.element.n_nodes
+        pat = sp.pattern
+        # the displacement block of the pattern: mass and viscosity touch nothing else
+        self._dofs_u = np.ascontiguousarray(pat.dofs[:, :nn3])
+        self._pos_u = np.ascontiguousarray(pat.pos[:, :nn3, :nn3])
+        self.mass_data = np.zeros(pat.nnz)
+        if self.rho > 0:
+            FK.assemble_mass(np.ascontiguousarray(sp.element.N), sp.wdet, self.rho, self._pos_u, self.mass_data)
+        self.M = pat.csr(self.mass_data)
+        self._B = [(s, surface_matrix(sp, s)) for s in self.supports]
+        self._Bk = pat.csr(sum((s.stiffness * b for s, b in self._B), np.zeros(pat.nnz)))
+        self._Bc = pat.csr(sum((s.damping * b for s, b in self._B), np.zeros(pat.nnz)))
+        self._colscale = np.ones(self.n)
+        self.state = DynamicState(0.0, np.zeros(self.n), np.zeros(self.n), np.zeros(self.n))
+        self.timings = problem.timings
+
+    # -- the scheme ---------------------------------------------------------------------------
+    def _coefficients(self, dt: float) -> _Stage:
+        if self.scheme == "generalized-alpha":
+            s = self.alpha
+            return _Stage(1 - s.alpha_f, (1 - s.alpha_f) * s.gamma / (s.beta * dt), (1 - s.alpha_m) / (s.beta * dt * dt),
+                          1 - s.alpha_f)
+        if self.scheme == "midpoint":
+            return _Stage(0.5, 1.0 / dt, 2.0 / (dt * dt), 0.5)
+        return _Stage(1.0, 1.0 / dt, 0.0, 1.0)
+
+    def _end_of_step(self, s0: DynamicState, u1: np.ndarray, dt: float):
+        """(v1, a1) of the scheme for the end-of-step displacement u1 (displacement part)."""
+        nu = self.n_u
+        u0, v0, a0 = s0.x[:nu], s0.v[:nu], s0.a[:nu]
+        if self.scheme == "generalized-alpha":
+            g = self.alpha
+            a1 = (u1 - u0 - dt * v0 - dt * dt * (0.5 - g.beta) * a0) / (g.beta * dt * dt)
+            v1 = v0 + dt * ((1 - g.gamma) * a0 + g.gamma * a1)
+        elif self.scheme == "midpoint":
+            v1 = 2.0 * (u1 - u0) / dt - v0
+            a1 = (v1 - v0) / dt
+        else:
+            v1 = (u1 - u0) / dt
+            a1 = np.zeros_like(u1)
+        return v1, a1
+
+    def _stage_values(self, s0: DynamicState, u1, v1, a1):
+        """(u_f, v_f, a_m) of the scheme."""
+        nu = self.n_u
+        u0, v0, a0 = s0.x[:nu], s0.v[:nu], s0.a[:nu]
+        if self.scheme == "generalized-alpha":
+            g = self.alpha
+            return ((1 - g.alpha_f) * u1 + g.alpha_f * u0, (1 - g.alpha_f) * v1 + g.alpha_f * v0,
+                    (1 - g.alpha_m) * a1 + g.alpha_m * a0)
+        if self.scheme == "midpoint":
+            return 0.5 * (u0 + u1), 0.5 * (v0 + v1), a1
+        return u1, v1, a1
+
+    def predictor(self, s0: DynamicState, dt: float) -> np.ndarray:
+        """Start of Newton: constant acceleration over the step (u0 + dt v0 + dt^2 a0 / 2)."""
+        x = s0.x.copy()
+        nu = self.n_u
+        x[:nu] += dt * s0.v[:nu] + 0.5 * dt * dt * s0.a[:nu]
+        return x
+
+    # -- residual and Jacobian ----------------------------------------------------------------
+    def residual(self, s0: DynamicState, x1: np.ndarray, dt: float, want_k: bool = True):
+        """Balance G(x1) of the step from ``s0`` and, with ``want_k``, dG/dx1 (CSR), plus the
+        viscous power [W] at the stage; (None, None, power) if x1 inverts an element."""
+        c = self._coefficients(dt)
+        nu = self.n_u
+        v1, a1 = self._end_of_step(s0, x1[:nu], dt)
+        uf, vf, am = self._stage_values(s0, x1[:nu], v1, a1)
+        xf = x1.copy()
+        xf[:nu] = uf
+        tf = s0.t + c.frac * dt
+        R, K, inverted = self.problem.assemble(xf, tf, want_k)
+        if inverted >= 0:
+            return None, None, 0.0
+        t0 = time.perf_counter()
+        full_v = np.zeros(self.n)
+        full_v[:nu] = vf
+        full_u = np.zeros(self.n)
+        full_u[:nu] = uf
+        if self.scheme != "quasi-static":
+            full_a = np.zeros(self.n)
+            full_a[:nu] = am
+            R += self.M @ full_a
+        if self.supports:
+            R += self._Bk @ full_u + self._Bc @ full_v
+        power = 0.0
+        J = None
+        if want_k:
+            data = K.data
+            if self.n > nu:  # pressures enter the stage as they are: only the u columns scale
+                self._colscale[:nu] = c.cu
+                data *= self._colscale[K.indices]
+            else:
+                data *= c.cu
+            if c.ca:
+                data += c.ca * self.mass_data
+            if self.supports:
+                data += c.cu * self._Bk.data + c.cv * self._Bc.data
+            J = K
+        else:
+            data = np.zeros(0)
+        if self.eta > 0:
+            sp, m = self.problem.space, self.problem.mesh
+            U = np.ascontiguousarray(uf.reshape(-1, 3)[m.cells])
+            V = np.ascontiguousarray(vf.reshape(-1, 3)[m.cells])
+            power = VK.assemble_kelvin_voigt(sp.dNdX, sp.wdet, U, V, self.eta, c.cu, c.cv, self._dofs_u,
+                                             self._pos_u, R, data, want_k)
+        self.timings["assembly_s"] += time.perf_counter() - t0
+        return R, J, power
+
+    # -- stepping -----------------------------------------------------------------------------
+    def initial_acceleration(self) -> np.ndarray:
+        """Set a0 from M a0 = -(R(u0, t0) + supports) (the balance at the start); returns it."""
+        s = self.state
+        if self.scheme == "quasi-static":
+            return s.a
+        R, _, inv = self.problem.assemble(s.x, s.t, want_k=False)
+        if inv >= 0:
+            raise SolverError(f"{self.problem.mesh.name}: the initial state inverts element {inv}", s.t, s.as_dict())
+        R = R + self._Bk @ s.x + self._Bc @ s.v
+        nu = self.n_u
+        if np.any(R[:nu]):
+            Muu = self.M[:nu][:, :nu]
+            s.a[:nu] = self.problem.linear.solve(self.problem, Muu, -R[:nu])
+        return s.a
+
+    def _newton(self, s0: DynamicState, dt: float, info: StepInfo):
+        free = self.problem.free
+        x = self.predictor(s0, dt)
+        x[self.problem.fixed] = 0.0
+        hist = []
+        for it in range(self.max_iter + 1):
+            R, J, power = self.residual(s0, x, dt)
+            if R is None or not np.all(np.isfinite(R)):
+                return None, it, hist, 0.0
+            hist.append(float(np.linalg.norm(R[free])))
+            if it == self.max_iter:
+                break
+            t0 = time.perf_counter()
+            A = J if len(free) == self.n else J[free][:, free]
+            try:
+                dx = self.problem.linear.solve(self.problem, A, -R[free])
+            except Exception:
+                return None, it, hist, power
+            self.timings["solve_s"] += time.perf_counter() - t0
+            if not np.all(np.isfinite(dx)):
+                return None, it, hist, power
+            x[free] += dx
+            du = float(np.abs(dx[free < self.n_u]).max()) if dx.size else 0.0
+            if du <= self.tol:
+                info.iterations += it + 1
+                info.residuals.extend(hist)
+                return x, it + 1, hist, power
+        info.iterations += self.max_iter
+        return None, self.max_iter, hist, 0.0
+
+    def _advance(self, s0: DynamicState, dt: float, info: StepInfo, depth: int = 0) -> DynamicState:
+        x, it, hist, power = self._newton(s0, dt, info)
+        if x is not None:
+            nu = self.n_u
+            v1, a1 = self._end_of_step(s0, x[:nu], dt)
+            s1 = DynamicState(s0.t + dt, x, np.zeros(self.n), np.zeros(self.n), s0.steps)
+            s1.v[:nu], s1.a[:nu] = v1, a1
+            info.viscous_power_W = power
+            return s1
+        if dt / 2 < self._min_dt_now:
+            res = ", ".join(f"{r:.3e}" for r in hist[-6:])
+            raise SolverError(f"{self.problem.mesh.name}: Newton failed in the step from t = {s0.t:.6g} s with dt = "
+                              f"{dt:.3g} s (the smallest substep allowed; last residuals {res}); the last good "
+                              f"state is kept", s0.t, s0.as_dict())
+        info.substeps += 1
+        mid = self._advance(s0, dt / 2, info, depth + 1)
+        return self._advance(mid, dt / 2, info, depth + 1)
+
+    def step(self, dt: float) -> StepInfo:
+        """Advance the state by ``dt`` [s] (in halves if Newton fails). Raises SolverError
+        with the last good state (``self.state`` is left at it)."""
+        if not (math.isfinite(dt) and dt > 0):
+            raise ParameterError(f"time step dt must be > 0 s, got {dt!r}")
+        info = StepInfo()
+        self._min_dt_now = self.min_dt if self.min_dt is not None else dt / 64.0
+        s1 = self._advance(self.state, float(dt), info)
+        s1.steps = self.state.steps + 1
+        self.state = s1
+        return info
+
+    def run(self, t_end: float, dt: float, on_step: Callable[[DynamicState, StepInfo], None] | None = None,
+            progress: Callable[[str], None] | None = None) -> DynamicState:
+        """Steps of ``dt`` from the current time to ``t_end`` [s] (the last one shortened to land on
+        it); ``on_step(state, info)`` after each."""
+        n = max(int(math.ceil((t_end - self.state.t) / dt - 1e-9)), 0)
+        t_start = self.state.t
+        for k in range(1, n + 1):
+            target = min(t_start + k * dt, t_end)
+            info = self.step(target - self.state.t)
+            if on_step is not None:
+                on_step(self.state, info)
+            if progress is not None and (k % max(n // 20, 1) == 0 or k == n):
+                progress(f"t = {self.state.t:.4f} s: {info.iterations} Newton iterations")
+        return self.state
+
+    def kinetic_energy(self) -> float:
+        """0.5 v' M v [J] of the current state."""
+        v = self.state.v
+        return 0.5 * float(v @ (self.M @ v))
