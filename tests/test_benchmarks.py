@@ -48,7 +48,11 @@ CASES = {
     "bands": ("bands", ["min_coverage_pct", "max_coverage_pct", "median_width_over_prior_width"]),
     "assimilation": ("assimilation", ["seconds_per_hour_of_record", "seconds_per_hour_with_co", "ms_per_beat", "cardiosim_ukf_ms_per_beat",
                                       "roukf_final_rel_error", "roukf_final_sd_log2"]),
+    "elastodynamics": ("elastodynamics_step_1_P1", ["dofs", "wall_s", "newton_iterations", "p0_ux_peak_mm",
+                                                    "p0_ux_peak_t_s"]),
 }
+# scripts that read the shared data folder, and the file they need
+NEEDS_DATA = {"elastodynamics": Path("cardiac-elastodynamics-2025") / "mesh" / "ellipsoid_0.005.h5"}
 
 
 def _get(d, key):
@@ -79,6 +83,11 @@ def test_quick_run(script, tmp_path):
         assert k.split(".")[-1] in doc, f"{script}: key {k} is not documented in the docstring"
     assert re.search(r"^from _record import .*\brecord\b", path.read_text(), re.M)  # the shared writer, no copy
 
+    if script in NEEDS_DATA:
+        from conftest import data_dir
+
+        if not (data_dir() / NEEDS_DATA[script]).exists():
+            pytest.skip(f"{script} needs {NEEDS_DATA[script]} under {data_dir()} (CARDIOSIM_DATA)")
     env = dict(os.environ, CARDIOSIM_BENCH_RESULTS=str(tmp_path))
     r = subprocess.run([sys.executable, str(path), "--quick"], capture_output=True, text=True, env=env,
                        timeout=600, cwd=BENCH.parent)

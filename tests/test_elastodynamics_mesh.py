@@ -73,3 +73,27 @@ def test_bad_benchmark_mesh_files_are_named(tmp_path):
     with pytest.raises(MeshError, match=r"other.h5: not a legacy FEniCS mesh with a facet function: missing "
                                         r"Mesh/mesh/topology"):
         read_benchmark_mesh(tmp_path / "other.xdmf")
+
+
+@needs_mesh
+def test_the_benchmark_fibres_turn_from_minus_to_plus_sixty_degrees_across_the_wall(mesh):
+    from cardiosim.geometry.elastodynamics import benchmark_fibres, transmural_depth
+
+    t = transmural_depth(mesh)
+    endo, epi = mesh.marker_nodes("ENDO"), mesh.marker_nodes("EPI")
+    assert np.all(t[endo] == 0.0) and np.all(t[epi] == 1.0)
+    assert t.min() >= -1e-12 and t.max() <= 1 + 1e-12          # maximum principle
+    R = benchmark_fibres(mesh)
+    assert np.abs(np.einsum("nij,nkj->nik", R, R) - np.eye(3)).max() < 1e-12      # orthonormal rows
+    X = mesh.points
+    far = np.hypot(X[:, 1], X[:, 2]) > 5e-3                    # away from the apex, where e_theta is defined
+    circ = np.column_stack([np.zeros(len(X)), -X[:, 2], X[:, 1]])
+    circ /= np.maximum(np.linalg.norm(circ, axis=1, keepdims=True), 1e-30)
+    for nodes, angle in ((endo, -60.0), (epi, 60.0)):
+        nodes = nodes[far[nodes]]
+        f = R[nodes, 0]
+        # the fibre lies in the wall (normal to the transmural n0) at angle alpha to the circumference
+        cosang = np.abs(np.einsum("ni,ni->n", f, circ[nodes]))
+        assert np.abs(np.degrees(np.arccos(np.clip(cosang, -1, 1))) - abs(angle)).max() < 0.5
+        # the handedness, with e_circ = e_x x (radial): f_x (f . e_circ) < 0 at the endocardium, > 0 at the epicardium
+        assert np.all(np.sign(f[:, 0] * np.einsum("ni,ni->n", f, circ[nodes])) == np.sign(-angle))

@@ -91,7 +91,7 @@ def y_volume(mesh: Mesh, u: np.ndarray) -> float:
 
 
 def build(case: str, mesh: Mesh, dt: float = 1e-3, scheme="generalized-alpha", linear_solver: str = "auto",
-          driver_substeps: int = 10):
+          driver_substeps: int = 10, jacobian_reuse: int = 0):
     """(Elastodynamics, probe function u -> (p0 (3,), p1 (3,), volume)) of a case on ``mesh``."""
     from .measures import probe
 
@@ -106,7 +106,8 @@ def build(case: str, mesh: Mesh, dt: float = 1e-3, scheme="generalized-alpha", l
     space = FunctionSpace(mesh)
     prob = Problem(space, mat, loads=loads, formulation="penalty", linear_solver=linear_solver)
     scheme = GeneralizedAlpha.benchmark() if scheme == "generalized-alpha" else scheme
-    dyn = Elastodynamics(prob, rho=RHO, eta=ETA, supports=RobinSupport.arostica2025(), scheme=scheme)
+    dyn = Elastodynamics(prob, rho=RHO, eta=ETA, supports=RobinSupport.arostica2025(), scheme=scheme,
+                         jacobian_reuse=jacobian_reuse)
 
     def probes(u):
         return probe(mesh, u, P0), probe(mesh, u, P1), y_volume(mesh, u)
@@ -115,11 +116,12 @@ def build(case: str, mesh: Mesh, dt: float = 1e-3, scheme="generalized-alpha", l
 
 
 def run(case: str, mesh: Mesh, dt: float = 1e-3, t_end: float = T_END, scheme="generalized-alpha",
-        linear_solver: str = "auto", progress: Callable[[str], None] | None = None) -> dict:
+        linear_solver: str = "auto", progress: Callable[[str], None] | None = None,
+        jacobian_reuse: int = 0) -> dict:
     """Run a case to ``t_end``; returns {"curves" (n, 8) on the 0.01 s grid (COLUMNS),
     "wall_s", "newton_iterations", "steps", "substeps", "dofs"}."""
     t0 = time.perf_counter()
-    dyn, probes = build(case, mesh, dt, scheme, linear_solver)
+    dyn, probes = build(case, mesh, dt, scheme, linear_solver, jacobian_reuse=jacobian_reuse)
     rows = []
     p0, p1, vol = probes(np.zeros(mesh.n_points * 3))
     rows.append([0.0, *p0, *p1, vol])

@@ -95,11 +95,17 @@ class Elastodynamics:
     max_iter : int
     min_dt : float or None
         Smallest substep [s] when a step is cut (default: the step / 64).
+    jacobian_reuse : int
+        Modified Newton: keep a factorised Jacobian for up to this many steps (0: a new
+        one at every iteration, plain Newton). It is refactorised at once when the time
+        step changes or an iteration contracts the update by less than half; with small
+        time steps the mass term dominates the Jacobian and an old one still contracts
+        fast, so most iterations cost a residual and a triangular solve.
     """
 
     def __init__(self, problem: Problem, rho: float = 1000.0, eta: float = 0.0,
                  supports: Sequence[RobinSupport] = (), scheme="generalized-alpha",
-                 tol: float = 1e-9, max_iter: int = 20, min_dt: float | None = None):
+                 tol: float = 1e-9, max_iter: int = 20, min_dt: float | None = None, jacobian_reuse: int = 0):
         if not isinstance(problem, Problem):
             raise ParameterError(f"problem must be a cardiosim.fem.Problem, got {type(problem).__name__}")
         if isinstance(scheme, str):
@@ -118,6 +124,10 @@ class Elastodynamics:
             raise ParameterError(f"rho must be > 0 kg/m^3 for the {self.scheme} scheme, got {rho!r}")
         self.problem, self.rho, self.eta = problem, float(rho), float(eta)
         self.tol, self.max_iter, self.min_dt = float(tol), int(max_iter), min_dt
+        if not (isinstance(jacobian_reuse, int) and jacobian_reuse >= 0):
+            raise ParameterError(f"jacobian_reuse must be an integer >= 0 (steps), got {jacobian_reuse!r}")
+        self.jacobian_reuse = jacobian_reuse
+        self._jac = None              # (factorisation, dt, step it was made at)
         sp = problem.space
         sp.mesh.require(*[s.marker for s in supports])
         self.supports = tuple(supports)
@@ -243,28 +253,42 @@ class Elastodynamics:
         if inv >= 0:
             raise SolverError(f"{self.problem.mesh.name}: the initial state inverts element {inv}", s.t, s.as_dict())
         R = R + self._Bk @ s.x + self._Bc @ s.v
-        nu = self.n_u
-        if np.any(R[:nu]):
-            Muu = self.M[:nu][:, :nu]
-            s.a[:nu] = self.problem.linear.solve(self.problem, Muu, -R[:nu])
+        fu = self.problem.free[self.problem.free < self.n_u]   # clamped nodes do not accelerate
+        s.a[:] = 0.0
+        if np.any(R[fu]):
+            s.a[fu] = self.problem.linear.solve(self.problem, self.M[fu][:, fu], -R[fu])
         return s.a
 
     def _newton(self, s0: DynamicState, dt: float, info: StepInfo):
+        x, it, hist, power = self._newton_once(s0, dt, info)
+        if x is None and self._jac is not None and self.jacobian_reuse:
+            self._jac = None          # an old Jacobian may be what failed: retry with fresh ones
+            x, it, hist, power = self._newton_once(s0, dt, info)
+        return x, it, hist, power
+
+    def _newton_once(self, s0: DynamicState, dt: float, info: StepInfo):
         free = self.problem.free
         x = self.predictor(s0, dt)
         x[self.problem.fixed] = 0.0
         hist = []
+        du_prev = math.inf
         for it in range(self.max_iter + 1):
-            R, J, power = self.residual(s0, x, dt)
+            jac = self._jac
+            fresh = (jac is None or abs(jac[1] - dt) > 1e-9 * dt or s0.steps - jac[2] >= self.jacobian_reuse)
+            R, J, power = self.residual(s0, x, dt, want_k=fresh and it < self.max_iter)
             if R is None or not np.all(np.isfinite(R)):
                 return None, it, hist, 0.0
             hist.append(float(np.linalg.norm(R[free])))
             if it == self.max_iter:
                 break
             t0 = time.perf_counter()
-            A = J if len(free) == self.n else J[free][:, free]
             try:
-                dx = self.problem.linear.solve(self.problem, A, -R[free])
+                if fresh:
+                    A = J if len(free) == self.n else J[free][:, free]
+                    dx = self.problem.linear.solve(self.problem, A, -R[free])
+                    self._jac = (self.problem.linear.factorization, dt, s0.steps) if self.jacobian_reuse else None
+                else:
+                    dx = jac[0](-R[free])
             except Exception:
                 return None, it, hist, power
             self.timings["solve_s"] += time.perf_counter() - t0
@@ -276,6 +300,9 @@ class Elastodynamics:
                 info.iterations += it + 1
                 info.residuals.extend(hist)
                 return x, it + 1, hist, power
+            if not fresh and du > 0.5 * du_prev:
+                self._jac = None      # contracting too slowly: a new Jacobian next iteration
+            du_prev = du
         info.iterations += self.max_iter
         return None, self.max_iter, hist, 0.0
 

@@ -37,3 +37,17 @@ def mass(N, wdet, rho):
     ne, nn = wdet.shape[0], N.shape[1]
     M = rho * np.einsum("eq,qa,qb,ij->eaibj", wdet, N, N, np.eye(3))
     return M.reshape(ne, 3 * nn, 3 * nn)
+
+
+def kelvin_voigt(dNdX, wdet, U, V, eta):
+    """Viscous element residuals (ne, 3 nn) and power of S_v = eta sym(F' grad v) by einsum."""
+    I = np.eye(3)
+    F = I + np.einsum("eai,eqaj->eqij", U, dNdX)
+    L = np.einsum("eai,eqaj->eqij", V, dNdX)
+    FtL = np.einsum("eqki,eqkj->eqij", F, L)
+    Ed = 0.5 * (FtL + np.swapaxes(FtL, -1, -2))
+    S = eta * Ed
+    P = np.einsum("eqik,eqkj->eqij", F, S)
+    R = np.einsum("eq,eqij,eqaj->eai", wdet, P, dNdX)
+    power = float(np.einsum("eq,eqij,eqij->", wdet, S, Ed))
+    return R.reshape(R.shape[0], -1), power
