@@ -7,7 +7,10 @@ red_vs_team_mean and median_team_red (p0 and p1; RED of Eq. 21 against the mean 
 teams, and the median of the teams' own RED against that mean), team_red_max and the teams'
 range of the p0 u_x peak and its time. Writes DIR/curves.csv (the columns of the team files:
 time_s, p0_ux_m .. p1_uz_m, volume_m3 every 0.01 s) and benchmarks/results/elastodynamics_
-<case>[_P1][_dt<dt>][_midpoint].json.
+<case>[_P1][_dt<dt>][_midpoint|_energy_consistent][_energy].json. With --energy also
+energy_defect_max_rel and energy_defect_total_rel (the energy ledger of every step: kinetic +
+stored + spring energy change + dissipation - work of the active tension and the pressure,
+largest over the largest step work, and summed over the summed |work|).
 
 Data: $CARDIOSIM_DATA/cardiac-elastodynamics-2025 (default ../shared/data), its mesh/ and
 nonblinded_step_*/ folders.
@@ -52,7 +55,10 @@ def main():
                     help="P2 (default; 89,679 unknowns) or P1 (13,731: locks, see docs/verification.md)")
     ap.add_argument("--dt", type=float, default=1e-3)
     ap.add_argument("--t-end", type=float, default=A.T_END)
-    ap.add_argument("--scheme", choices=["generalized-alpha", "midpoint"], default="generalized-alpha")
+    ap.add_argument("--scheme", choices=["generalized-alpha", "midpoint", "energy-consistent"],
+                    default="generalized-alpha")
+    ap.add_argument("--energy", action="store_true",
+                    help="the energy ledger of every step (energy_defect_max_rel, energy_defect_total_rel)")
     ap.add_argument("--linear-solver", default="auto")
     ap.add_argument("--jacobian-reuse", type=int, default=50,
                     help="modified Newton: keep a factorised Jacobian up to N steps (0: plain Newton)")
@@ -68,7 +74,8 @@ def main():
         sys.exit(f"benchmark mesh not found: {mesh_file} (set CARDIOSIM_DATA to the shared data folder)")
     mesh = A.benchmark_mesh(mesh_file, a.order)
     res = A.run(a.case, mesh, a.dt, a.t_end, a.scheme, a.linear_solver,
-                progress=lambda s: print(s, file=sys.stderr, flush=True), jacobian_reuse=a.jacobian_reuse)
+                progress=lambda s: print(s, file=sys.stderr, flush=True), jacobian_reuse=a.jacobian_reuse,
+                ledger=a.energy)
     curves = res.pop("curves")
     out = {"case": a.case, "order": a.order, "dt_s": a.dt, "t_end_s": a.t_end, "scheme": a.scheme,
            "jacobian_reuse": a.jacobian_reuse, **res,
@@ -84,7 +91,9 @@ def main():
         atomic_write(a.out / "curves.csv", lambda p: p.write_text(text))
     name = f"elastodynamics_{a.case}" + ("_P1" if a.order == 1 else "") + (f"_dt{a.dt:g}" if a.dt != 1e-3 else "")
     if a.scheme != "generalized-alpha":
-        name += "_midpoint"
+        name += "_" + a.scheme.replace("-", "_")
+    if a.energy:
+        name += "_energy"
     record(name, out, a)
 
 

@@ -117,9 +117,13 @@ def build(case: str, mesh: Mesh, dt: float = 1e-3, scheme="generalized-alpha", l
 
 def run(case: str, mesh: Mesh, dt: float = 1e-3, t_end: float = T_END, scheme="generalized-alpha",
         linear_solver: str = "auto", progress: Callable[[str], None] | None = None,
-        jacobian_reuse: int = 0) -> dict:
+        jacobian_reuse: int = 0, ledger: bool = False) -> dict:
     """Run a case to ``t_end``; returns {"curves" (n, 8) on the 0.01 s grid (COLUMNS),
-    "wall_s", "newton_iterations", "steps", "substeps", "dofs"}."""
+    "wall_s", "newton_iterations", "steps", "substeps", "dofs", ...}. With ``ledger``, the
+    energy balance of every step too: ``energy_defect_max_rel`` (the largest |change of
+    kinetic + stored + spring energy + dissipation - work of the loads| of a step over the
+    largest |work| of a step) and ``energy_defect_total_rel`` (their sums over the run, over
+    the total |work|; negative: the scheme loses energy)."""
     t0 = time.perf_counter()
     dyn, probes = build(case, mesh, dt, scheme, linear_solver, jacobian_reuse=jacobian_reuse)
     rows = []
@@ -130,18 +134,31 @@ def run(case: str, mesh: Mesh, dt: float = 1e-3, t_end: float = T_END, scheme="g
     if abs(every * dt - OUTPUT_DT) > 1e-12 * OUTPUT_DT:
         raise ParameterError(f"dt = {dt} s must divide the output interval {OUTPUT_DT} s")
 
+    book = {"prev": dyn.state.copy(), "e": sum(dyn.energies().values()), "defect": [], "work": []} if ledger else None
+
     def on_step(state, info):
         counters["it"] += info.iterations
         counters["sub"] += info.substeps - 1
+        if book is not None:
+            e = sum(dyn.energies().values())
+            w = dyn.load_work(book["prev"], state)
+            book["defect"].append(e - book["e"] + info.dissipated_J - w)
+            book["work"].append(w)
+            book["prev"], book["e"] = state.copy(), e
         if state.steps % every == 0:
             a, b, v = probes(state.x[:dyn.n_u])
             rows.append([state.t, *a, *b, v])
 
     dyn.run(t_end, dt, on_step=on_step, progress=progress)
-    return {"curves": np.array(rows), "wall_s": time.perf_counter() - t0, "newton_iterations": counters["it"],
-            "steps": dyn.state.steps, "substeps": counters["sub"], "dofs": dyn.n,
-            "assembly_s": dyn.timings["assembly_s"], "solve_s": dyn.timings["solve_s"],
-            "linear_method": dyn.problem.linear_method}
+    out = {"curves": np.array(rows), "wall_s": time.perf_counter() - t0, "newton_iterations": counters["it"],
+           "steps": dyn.state.steps, "substeps": counters["sub"], "dofs": dyn.n,
+           "assembly_s": dyn.timings["assembly_s"], "solve_s": dyn.timings["solve_s"],
+           "linear_method": dyn.problem.linear_method}
+    if book is not None and book["work"]:
+        d, w = np.array(book["defect"]), np.abs(book["work"])
+        out["energy_defect_max_rel"] = float(np.abs(d).max() / w.max())
+        out["energy_defect_total_rel"] = float(d.sum() / w.sum())
+    return out
 
 
 def red(u: np.ndarray, ref: np.ndarray) -> float:

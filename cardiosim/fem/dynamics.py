@@ -11,8 +11,10 @@ Each step solves, by Newton's method on the end-of-step displacement u1, the bal
 at the scheme's stage: the generalized-alpha scheme (Chung & Hulbert 1993; u_f, v_f at
 1 - alpha_f, a_m at 1 - alpha_m: the cardiac elastodynamics benchmark, Arostica et al. 2025,
 uses alpha_m 0.2, alpha_f 0.4), the mid-point rule (u_f = (u0 + u1)/2, v_f = (u1 - u0)/dt,
-a_m = (v1 - v0)/dt: second order and without numerical damping, as the 0D model's scheme,
-Chapelle et al. 2012), or quasi-static (no inertia; v = (u1 - u0)/dt feeds the viscosity and
+a_m = (v1 - v0)/dt: second order and without numerical damping), the same made
+energy-consistent by the discrete-gradient stress of :mod:`cardiosim.fem.energy_consistent` (the
+kinetic plus stored energy then changes by exactly the work done in the step, as in the 0D
+model's scheme, Chapelle et al. 2012), or quasi-static (no inertia; v = (u1 - u0)/dt feeds the viscosity and
 the dashpots). A step that Newton cannot solve is cut in halves; below ``min_dt`` the
 :class:`~cardiosim.errors.SolverError` carries the last good state.
 """
@@ -28,12 +30,13 @@ import numpy as np
 
 from ..errors import ParameterError, SolverError
 from . import kernels as FK
+from . import energy_consistent as EK
 from . import viscous as VK
 from .robin import RobinSupport, surface_matrix
 from .solver import Problem
 from .timeint import GeneralizedAlpha
 
-SCHEMES = ("generalized-alpha", "midpoint", "quasi-static")
+SCHEMES = ("generalized-alpha", "midpoint", "energy-consistent", "quasi-static")
 
 
 @dataclass
@@ -67,12 +70,16 @@ class _Stage:
 
 @dataclass
 class StepInfo:
-    """What a step cost: Newton iterations, residual norms, substeps, viscous power [W]."""
+    """What a step cost: Newton iterations, residual norms, substeps; the viscous and the
+    dashpots' power [W] at the scheme's stage (of the last substep), and the energy they
+    dissipated over the whole step [J] (the sum over its substeps of dt times that power)."""
 
     iterations: int = 0
     residuals: list = field(default_factory=list)
     substeps: int = 1
     viscous_power_W: float = 0.0
+    dashpot_power_W: float = 0.0
+    dissipated_J: float = 0.0
 
 
 class Elastodynamics:
@@ -87,7 +94,7 @@ class Elastodynamics:
     eta : float
         Kelvin-Voigt viscosity [Pa s], >= 0.
     supports : sequence of RobinSupport
-    scheme : "generalized-alpha", "midpoint", "quasi-static" or a GeneralizedAlpha
+    scheme : "generalized-alpha", "midpoint", "energy-consistent", "quasi-static" or a GeneralizedAlpha
         (the string gives :meth:`GeneralizedAlpha.benchmark`).
     tol : float
         Newton converges when the update's largest component is below ``tol`` [m] (and
@@ -120,6 +127,9 @@ class Elastodynamics:
         for name, val, lo in (("rho", rho, 0.0), ("eta", eta, 0.0), ("tol", tol, 0.0)):
             if not (isinstance(val, (int, float)) and math.isfinite(val) and val >= lo):
                 raise ParameterError(f"{name} must be a finite number >= {lo}, got {val!r}")
+        if self.scheme == "energy-consistent" and problem.space.taylor_hood:
+            raise ParameterError("the energy-consistent scheme needs the penalty formulation (its stored energy "
+                                 "holds the volume change); this problem is mixed (Taylor-Hood)")
         if self.scheme != "quasi-static" and not rho > 0:
             raise ParameterError(f"rho must be > 0 kg/m^3 for the {self.scheme} scheme, got {rho!r}")
         self.problem, self.rho, self.eta = problem, float(rho), float(eta)
@@ -154,7 +164,7 @@ class Elastodynamics:
             s = self.alpha
             return _Stage(1 - s.alpha_f, (1 - s.alpha_f) * s.gamma / (s.beta * dt), (1 - s.alpha_m) / (s.beta * dt * dt),
                           1 - s.alpha_f)
-        if self.scheme == "midpoint":
+        if self.scheme in ("midpoint", "energy-consistent"):
             return _Stage(0.5, 1.0 / dt, 2.0 / (dt * dt), 0.5)
         return _Stage(1.0, 1.0 / dt, 0.0, 1.0)
 
@@ -166,7 +176,7 @@ class Elastodynamics:
             g = self.alpha
             a1 = (u1 - u0 - dt * v0 - dt * dt * (0.5 - g.beta) * a0) / (g.beta * dt * dt)
             v1 = v0 + dt * ((1 - g.gamma) * a0 + g.gamma * a1)
-        elif self.scheme == "midpoint":
+        elif self.scheme in ("midpoint", "energy-consistent"):
             v1 = 2.0 * (u1 - u0) / dt - v0
             a1 = (v1 - v0) / dt
         else:
@@ -182,7 +192,7 @@ class Elastodynamics:
             g = self.alpha
             return ((1 - g.alpha_f) * u1 + g.alpha_f * u0, (1 - g.alpha_f) * v1 + g.alpha_f * v0,
                     (1 - g.alpha_m) * a1 + g.alpha_m * a0)
-        if self.scheme == "midpoint":
+        if self.scheme in ("midpoint", "energy-consistent"):
             return 0.5 * (u0 + u1), 0.5 * (v0 + v1), a1
         return u1, v1, a1
 
@@ -218,6 +228,15 @@ class Elastodynamics:
             R += self.M @ full_a
         if self.supports:
             R += self._Bk @ full_u + self._Bc @ full_v
+        if self.scheme == "energy-consistent":
+            m = self.problem.mesh
+            U0 = np.ascontiguousarray(s0.x[:nu].reshape(-1, 3)[m.cells])
+            U1 = np.ascontiguousarray(x1[:nu].reshape(-1, 3)[m.cells])
+            dW = EK.assemble_discrete_gradient(self.problem.space.dNdX, self.problem.space.wdet, U0, U1,
+                                               self.problem.R, self.problem.kind, self.problem.prm, self._dofs_u, R)
+            if not math.isfinite(dW):
+                return None, None, 0.0
+        self._dashpot_power = float(full_v @ (self._Bc @ full_v)) if self.supports else 0.0
         power = 0.0
         J = None
         if want_k:
@@ -314,6 +333,8 @@ class Elastodynamics:
             s1 = DynamicState(s0.t + dt, x, np.zeros(self.n), np.zeros(self.n), s0.steps)
             s1.v[:nu], s1.a[:nu] = v1, a1
             info.viscous_power_W = power
+            info.dashpot_power_W = self._dashpot_power
+            info.dissipated_J += dt * (power + self._dashpot_power)
             return s1
         if dt / 2 < self._min_dt_now:
             res = ", ".join(f"{r:.3e}" for r in hist[-6:])
@@ -355,3 +376,35 @@ class Elastodynamics:
         """0.5 v' M v [J] of the current state."""
         v = self.state.v
         return 0.5 * float(v @ (self.M @ v))
+
+    def load_work(self, s0: DynamicState, s1: DynamicState) -> float:
+        """Work [J] the problem's loads (active tension, pressures, its own springs) did on
+        the wall in the step from ``s0`` to ``s1``, as the scheme counts it: -(u1 - u0) . R_loads
+        with R_loads their part of the residual at the scheme's stage. With the
+        energy-consistent scheme, the change of :meth:`energies` plus the step's
+        ``dissipated_J`` equals it to the Newton tolerance; with the others the difference
+        is the scheme's energy defect."""
+        nu = self.n_u
+        dt = s1.t - s0.t
+        c = self._coefficients(dt)
+        uf = self._stage_values(s0, s1.x[:nu], s1.v[:nu], s1.a[:nu])[0]
+        xf = s1.x.copy()
+        xf[:nu] = uf
+        tf = s0.t + c.frac * dt
+        R, _, i1 = self.problem.assemble(xf, tf, want_k=False)
+        Rp, _, i2 = self.problem.assemble(xf, tf, want_k=False, passive=True)
+        if i1 >= 0 or i2 >= 0:
+            raise SolverError(f"{self.problem.mesh.name}: the stage of the step from t = {s0.t:.6g} s inverts "
+                              f"element {max(i1, i2)}", s0.t, s0.as_dict())
+        return -float((s1.x[:nu] - s0.x[:nu]) @ (R - Rp)[:nu])
+
+    def energies(self) -> dict:
+        """Of the current state [J]: ``kinetic``, ``stored`` (int W dV of the law, with its
+        volumetric penalty for the penalty formulation) and ``springs`` (0.5 u' K_s u of the
+        Robin supports)."""
+        sp, m = self.problem.space, self.problem.mesh
+        x = self.state.x
+        U = np.ascontiguousarray(x[: self.n_u].reshape(-1, 3)[m.cells])
+        stored = EK.stored_energy(sp.dNdX, sp.wdet, U, self.problem.R, self.problem.kind, self.problem.prm)
+        springs = 0.5 * float(x @ (self._Bk @ x)) if self.supports else 0.0
+        return {"kinetic": self.kinetic_energy(), "stored": float(stored), "springs": springs}

@@ -51,3 +51,33 @@ def kelvin_voigt(dNdX, wdet, U, V, eta):
     R = np.einsum("eq,eqij,eqaj->eai", wdet, P, dNdX)
     power = float(np.einsum("eq,eqij,eqij->", wdet, S, Ed))
     return R.reshape(R.shape[0], -1), power
+
+
+def stored_energy(dNdX, wdet, U, R, material):
+    """int W dV by a Python loop over the quadrature points (the material's own evaluation)."""
+    F = np.eye(3) + np.einsum("eai,eqaj->eqij", U, dNdX)
+    total = 0.0
+    for e in range(F.shape[0]):
+        for q in range(F.shape[1]):
+            total += wdet[e, q] * material.energy_stress_tangent(F[e, q].T @ F[e, q], R[e, q])[0]
+    return total
+
+
+def discrete_gradient(dNdX, wdet, U0, U1, R, material):
+    """Element residuals (ne, 3 nn) of int F_m (S_a - S(F_m' F_m)) : grad N_a dV, looped."""
+    F0 = np.eye(3) + np.einsum("eai,eqaj->eqij", U0, dNdX)
+    F1 = np.eye(3) + np.einsum("eai,eqaj->eqij", U1, dNdX)
+    ne, nq, nn = dNdX.shape[:3]
+    out = np.zeros((ne, nn, 3))
+    for e in range(ne):
+        for q in range(nq):
+            C0, C1 = F0[e, q].T @ F0[e, q], F1[e, q].T @ F1[e, q]
+            Fm = 0.5 * (F0[e, q] + F1[e, q])
+            W0 = material.energy_stress_tangent(C0, R[e, q])[0]
+            W1 = material.energy_stress_tangent(C1, R[e, q])[0]
+            Sm = material.energy_stress_tangent(0.5 * (C0 + C1), R[e, q])[1]
+            Sf = material.energy_stress_tangent(Fm.T @ Fm, R[e, q])[1]
+            dE = 0.5 * (C1 - C0)
+            Sa = Sm + (W1 - W0 - np.sum(Sm * dE)) / np.sum(dE * dE) * dE
+            out[e] += wdet[e, q] * (Fm @ (Sa - Sf) @ dNdX[e, q].T).T
+    return out.reshape(ne, -1)

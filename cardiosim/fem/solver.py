@@ -263,9 +263,11 @@ class Problem:
             Ta = v if Ta is None else Ta + v
         return self._no_tension if Ta is None else Ta
 
-    def assemble(self, x: np.ndarray, load: float, want_k: bool = True):
+    def assemble(self, x: np.ndarray, load: float, want_k: bool = True, passive: bool = False):
         """Global residual R(x), tangent dR/dx (CSR, or None) at load parameter ``load``,
-        and the first element found inverted (J <= 0), or -1.
+        and the first element found inverted (J <= 0), or -1. With ``passive``: the
+        material's part alone (no active tension, pressures or springs), e.g. to tell the
+        work of the loads from the stored energy.
 
         Returns
         -------
@@ -275,7 +277,7 @@ class Problem:
         sp, m = self.space, self.mesh
         u = x[: sp.n_u].reshape(-1, 3)
         U = np.ascontiguousarray(u[m.cells])
-        Ta = self.active_tension_at(load)
+        Ta = self._no_tension if passive else self.active_tension_at(load)
         P = np.ascontiguousarray(x[sp.n_u:][sp.pdofs])  # (ne, 0) for the penalty form
         pat = sp.pattern
         Rg = np.zeros(pat.n)
@@ -288,7 +290,7 @@ class Problem:
             self.timings["assembly_s"] += time.perf_counter() - t0
             return Rg, None, int(-e - 1)
         fel = sp.facet_element
-        for ld, (fac, Xf, fdofs, fpos) in self._surface:
+        for ld, (fac, Xf, fdofs, fpos) in (() if passive else self._surface):
             nf, nn = fac.shape
             Uf = np.ascontiguousarray(u[fac])
             Rf = np.empty((nf, 3 * nn))
