@@ -20,10 +20,11 @@ from .measures import cavity_volume, probe, surface_flux_volume
 from .solver import LinearSolver, NonlinearSolverError, Problem, solve
 from .space import FunctionSpace
 from .timeint import GeneralizedAlpha, energy, step_linear, step_midpoint_linear
+from .cavity import Cavity, Isovolumic, VolumeLaw
 from .dynamics import DynamicState, Elastodynamics, StepInfo
 from .robin import RobinSupport
 
-__all__ = ["ActiveTension", "Clamp", "DynamicState", "Elastodynamics", "RobinSupport", "StepInfo", "Element", "FunctionSpace", "GeneralizedAlpha", "energy", "mass_matrix", "step_linear", "step_midpoint_linear", "LinearSolver", "LinearSolverError",
+__all__ = ["ActiveTension", "Cavity", "Clamp", "Isovolumic", "VolumeLaw", "DynamicState", "Elastodynamics", "RobinSupport", "StepInfo", "Element", "FunctionSpace", "GeneralizedAlpha", "energy", "mass_matrix", "step_linear", "step_midpoint_linear", "LinearSolver", "LinearSolverError",
            "NonlinearSolverError", "Pattern", "Pressure", "Problem", "SolverUnavailableError", "Springs",
            "cavity_volume", "constant", "delayed_ramp", "factorized", "probe", "ramp", "solve", "solve_linear",
            "surface_flux_volume"]

@@ -31,6 +31,9 @@ import numpy as np
 from ..errors import ParameterError, SolverError
 from . import kernels as FK
 from . import energy_consistent as EK
+from . import hyperelastic as HK
+from .cavity import Cavity
+from .measures import cavity_volume, cavity_volume_gradient
 from . import viscous as VK
 from .robin import RobinSupport, surface_matrix
 from .solver import Problem
@@ -42,19 +45,24 @@ SCHEMES = ("generalized-alpha", "midpoint", "energy-consistent", "quasi-static")
 @dataclass
 class DynamicState:
     """Time [s], unknowns x (displacement [m], then any pressures [Pa]), velocity [m/s] and
-    acceleration [m/s^2] (of length n_dofs, zero on pressures), steps taken."""
+    acceleration [m/s^2] (of length n_dofs, zero on pressures), steps taken; with a
+    :class:`~cardiosim.fem.cavity.Cavity`, its pressure [Pa] and its volume law's state."""
 
     t: float
     x: np.ndarray
     v: np.ndarray
     a: np.ndarray
     steps: int = 0
+    cavity_p: float = 0.0
+    law_state: np.ndarray = field(default_factory=lambda: np.zeros(0))
 
     def copy(self) -> DynamicState:
-        return DynamicState(self.t, self.x.copy(), self.v.copy(), self.a.copy(), self.steps)
+        return DynamicState(self.t, self.x.copy(), self.v.copy(), self.a.copy(), self.steps, self.cavity_p,
+                            np.array(self.law_state, float, copy=True))
 
     def as_dict(self) -> dict:
-        return {"t_s": self.t, "x": self.x.copy(), "v": self.v.copy(), "a": self.a.copy(), "steps": self.steps}
+        return {"t_s": self.t, "x": self.x.copy(), "v": self.v.copy(), "a": self.a.copy(), "steps": self.steps,
+                "cavity_p_Pa": self.cavity_p, "law_state": np.array(self.law_state, float, copy=True)}
 
 
 @dataclass(frozen=True)
@@ -102,6 +110,9 @@ class Elastodynamics:
     max_iter : int
     min_dt : float or None
         Smallest substep [s] when a step is cut (default: the step / 64).
+    cavity : Cavity or None
+        A cavity whose pressure is solved for with the displacement, fixed by its volume
+        law (:mod:`cardiosim.fem.cavity`).
     jacobian_reuse : int
         Modified Newton: keep a factorised Jacobian for up to this many steps (0: a new
         one at every iteration, plain Newton). It is refactorised at once when the time
@@ -112,7 +123,8 @@ class Elastodynamics:
 
     def __init__(self, problem: Problem, rho: float = 1000.0, eta: float = 0.0,
                  supports: Sequence[RobinSupport] = (), scheme="generalized-alpha",
-                 tol: float = 1e-9, max_iter: int = 20, min_dt: float | None = None, jacobian_reuse: int = 0):
+                 tol: float = 1e-9, max_iter: int = 20, min_dt: float | None = None, jacobian_reuse: int = 0,
+                 cavity: Cavity | None = None):
         if not isinstance(problem, Problem):
             raise ParameterError(f"problem must be a cardiosim.fem.Problem, got {type(problem).__name__}")
         if isinstance(scheme, str):
@@ -155,7 +167,14 @@ class Elastodynamics:
         self._Bk = pat.csr(sum((s.stiffness * b for s, b in self._B), np.zeros(pat.nnz)))
         self._Bc = pat.csr(sum((s.damping * b for s, b in self._B), np.zeros(pat.nnz)))
         self._colscale = np.ones(self.n)
+        if cavity is not None and not isinstance(cavity, Cavity):
+            raise ParameterError(f"cavity must be a cardiosim.fem.Cavity, got {type(cavity).__name__}")
+        self.cavity = cavity
+        self._f1 = None
         self.state = DynamicState(0.0, np.zeros(self.n), np.zeros(self.n), np.zeros(self.n))
+        if cavity is not None:
+            self._cav_facets = sp.facet_data(cavity.marker)
+            self.state.law_state = np.asarray(cavity.law.initial_state(), float)
         self.timings = problem.timings
 
     # -- the scheme ---------------------------------------------------------------------------
@@ -204,9 +223,28 @@ class Elastodynamics:
         return x
 
     # -- residual and Jacobian ----------------------------------------------------------------
-    def residual(self, s0: DynamicState, x1: np.ndarray, dt: float, want_k: bool = True):
+    def _cavity_load(self, u: np.ndarray, p: float, R: np.ndarray, data: np.ndarray | None, ck: float):
+        """Add the cavity pressure p at displacement u to R (and ck dR/du to ``data``); keep
+        the load per unit pressure, dR/dp, in ``self._f1``."""
+        fac, Xf, fdofs, fpos = self._cav_facets
+        fe = self.problem.space.facet_element
+        nf, nn = fac.shape
+        Uf = np.ascontiguousarray(u.reshape(-1, 3)[fac])
+        Rf = np.empty((nf, 3 * nn))
+        Kf = np.empty((nf, 3 * nn, 3 * nn))
+        HK.pressure(Xf, Uf, fe.N, fe.dN, fe.weights, 1.0, Rf, Kf)
+        f1 = np.zeros(self.n)
+        FK.scatter_vector(Rf, fdofs, f1)
+        self._f1 = f1
+        R += p * f1
+        if data is not None and data.size:
+            Kf *= ck * p
+            FK.scatter_matrix(Kf, fpos, data)
+
+    def residual(self, s0: DynamicState, x1: np.ndarray, dt: float, want_k: bool = True, p1: float | None = None):
         """Balance G(x1) of the step from ``s0`` and, with ``want_k``, dG/dx1 (CSR), plus the
-        viscous power [W] at the stage; (None, None, power) if x1 inverts an element."""
+        viscous power [W] at the stage; (None, None, power) if x1 inverts an element. With a
+        cavity, ``p1`` is its end-of-step pressure [Pa] (taken at the scheme's stage as u is)."""
         c = self._coefficients(dt)
         nu = self.n_u
         v1, a1 = self._end_of_step(s0, x1[:nu], dt)
@@ -236,6 +274,10 @@ class Elastodynamics:
                                                self.problem.R, self.problem.kind, self.problem.prm, self._dofs_u, R)
             if not math.isfinite(dW):
                 return None, None, 0.0
+        if self.cavity is not None:
+            p1 = s0.cavity_p if p1 is None else p1
+            # its tangent goes in before the u columns are scaled by cu below
+            self._cavity_load(uf, s0.cavity_p + c.cu * (p1 - s0.cavity_p), R, K.data if want_k else None, 1.0)
         self._dashpot_power = float(full_v @ (self._Bc @ full_v)) if self.supports else 0.0
         power = 0.0
         J = None
@@ -272,6 +314,8 @@ class Elastodynamics:
         if inv >= 0:
             raise SolverError(f"{self.problem.mesh.name}: the initial state inverts element {inv}", s.t, s.as_dict())
         R = R + self._Bk @ s.x + self._Bc @ s.v
+        if self.cavity is not None:
+            self._cavity_load(s.x[: self.n_u], s.cavity_p, R, None, 1.0)
         fu = self.problem.free[self.problem.free < self.n_u]   # clamped nodes do not accelerate
         s.a[:] = 0.0
         if np.any(R[fu]):
@@ -279,24 +323,41 @@ class Elastodynamics:
         return s.a
 
     def _newton(self, s0: DynamicState, dt: float, info: StepInfo):
-        x, it, hist, power = self._newton_once(s0, dt, info)
-        if x is None and self._jac is not None and self.jacobian_reuse:
+        out = self._newton_once(s0, dt, info)
+        if out[0] is None and self._jac is not None and self.jacobian_reuse:
             self._jac = None          # an old Jacobian may be what failed: retry with fresh ones
-            x, it, hist, power = self._newton_once(s0, dt, info)
-        return x, it, hist, power
+            out = self._newton_once(s0, dt, info)
+        return out
+
+    def _cavity_terms(self, s0: DynamicState, x: np.ndarray, p1: float, dt: float):
+        """(g, dg/dp1, dg/du1 on the free unknowns) of the cavity's volume law."""
+        cav, m, nu = self.cavity, self.problem.mesh, self.n_u
+        V0 = cavity_volume(m, s0.x[:nu], cav.marker, cav.base_point)
+        V1 = cavity_volume(m, x[:nu], cav.marker, cav.base_point)
+        g, gp, gv = cav.law.residual(s0.law_state, s0.t, dt, s0.cavity_p, p1, V0, V1)
+        grad = np.zeros(self.n)
+        grad[:nu] = cavity_volume_gradient(m, x[:nu], cav.marker, cav.base_point)
+        return float(g), float(gp), gv * grad[self.problem.free]
 
     def _newton_once(self, s0: DynamicState, dt: float, info: StepInfo):
         free = self.problem.free
         x = self.predictor(s0, dt)
         x[self.problem.fixed] = 0.0
+        cav = self.cavity
+        p1 = s0.cavity_p
+        cu = self._coefficients(dt).cu
         hist = []
         du_prev = math.inf
         for it in range(self.max_iter + 1):
             jac = self._jac
             fresh = (jac is None or abs(jac[1] - dt) > 1e-9 * dt or s0.steps - jac[2] >= self.jacobian_reuse)
-            R, J, power = self.residual(s0, x, dt, want_k=fresh and it < self.max_iter)
+            R, J, power = self.residual(s0, x, dt, want_k=fresh and it < self.max_iter, p1=p1)
             if R is None or not np.all(np.isfinite(R)):
-                return None, it, hist, 0.0
+                return None, p1, it, hist, 0.0
+            if cav is not None:
+                g, gp, gu = self._cavity_terms(s0, x, p1, dt)
+                if not math.isfinite(g):
+                    return None, p1, it, hist, 0.0
             hist.append(float(np.linalg.norm(R[free])))
             if it == self.max_iter:
                 break
@@ -305,33 +366,45 @@ class Elastodynamics:
                 if fresh:
                     A = J if len(free) == self.n else J[free][:, free]
                     dx = self.problem.linear.solve(self.problem, A, -R[free])
-                    self._jac = (self.problem.linear.factorization, dt, s0.steps) if self.jacobian_reuse else None
+                    fac = self.problem.linear.factorization
+                    self._jac = (fac, dt, s0.steps) if self.jacobian_reuse else None
                 else:
-                    dx = jac[0](-R[free])
+                    fac = jac[0]
+                    dx = fac(-R[free])
+                dp = 0.0
+                if cav is not None:
+                    # bordered system [[J, cu f1], [gu', gp]] (dx, dp) = -(R, g) by its Schur complement
+                    z = fac(cu * self._f1[free])
+                    dp = (-g - gu @ dx) / (gp - gu @ z)
+                    dx = dx - z * dp
             except Exception:
-                return None, it, hist, power
+                return None, p1, it, hist, power
             self.timings["solve_s"] += time.perf_counter() - t0
-            if not np.all(np.isfinite(dx)):
-                return None, it, hist, power
+            if not (np.all(np.isfinite(dx)) and math.isfinite(dp)):
+                return None, p1, it, hist, power
             x[free] += dx
+            p1 += dp
             du = float(np.abs(dx[free < self.n_u]).max()) if dx.size else 0.0
-            if du <= self.tol:
+            if du <= self.tol and (cav is None or abs(dp) <= cav.pressure_tol):
                 info.iterations += it + 1
                 info.residuals.extend(hist)
-                return x, it + 1, hist, power
+                return x, p1, it + 1, hist, power
             if not fresh and du > 0.5 * du_prev:
                 self._jac = None      # contracting too slowly: a new Jacobian next iteration
             du_prev = du
         info.iterations += self.max_iter
-        return None, self.max_iter, hist, 0.0
+        return None, p1, self.max_iter, hist, 0.0
 
     def _advance(self, s0: DynamicState, dt: float, info: StepInfo, depth: int = 0) -> DynamicState:
-        x, it, hist, power = self._newton(s0, dt, info)
+        x, p1, it, hist, power = self._newton(s0, dt, info)
         if x is not None:
             nu = self.n_u
             v1, a1 = self._end_of_step(s0, x[:nu], dt)
             s1 = DynamicState(s0.t + dt, x, np.zeros(self.n), np.zeros(self.n), s0.steps)
             s1.v[:nu], s1.a[:nu] = v1, a1
+            if self.cavity is not None:
+                s1.cavity_p = float(p1)
+                s1.law_state = np.asarray(self.cavity.law.advance(s0.law_state, s0.t, dt, s0.cavity_p, p1), float)
             info.viscous_power_W = power
             info.dashpot_power_W = self._dashpot_power
             info.dissipated_J += dt * (power + self._dashpot_power)
@@ -343,6 +416,7 @@ class Elastodynamics:
                               f"state is kept", s0.t, s0.as_dict())
         info.substeps += 1
         mid = self._advance(s0, dt / 2, info, depth + 1)
+        mid.steps = s0.steps
         return self._advance(mid, dt / 2, info, depth + 1)
 
     def step(self, dt: float) -> StepInfo:
@@ -396,6 +470,8 @@ class Elastodynamics:
         if i1 >= 0 or i2 >= 0:
             raise SolverError(f"{self.problem.mesh.name}: the stage of the step from t = {s0.t:.6g} s inverts "
                               f"element {max(i1, i2)}", s0.t, s0.as_dict())
+        if self.cavity is not None:
+            self._cavity_load(uf, s0.cavity_p + c.cu * (s1.cavity_p - s0.cavity_p), R, None, 1.0)
         return -float((s1.x[:nu] - s0.x[:nu]) @ (R - Rp)[:nu])
 
     def energies(self) -> dict:

@@ -52,3 +52,25 @@ def cavity_volume(mesh: Mesh, u: np.ndarray | None = None, marker: str = "ENDO",
 
     Assumes the endocardial rim stays in that plane (a fixed or in-plane sliding base)."""
     return -surface_flux_volume(mesh, u, marker, base_point)
+
+
+def cavity_volume_gradient(mesh: Mesh, u: np.ndarray | None = None, marker: str = "ENDO",
+                           base_point=(0.0, 0.0, 0.0)) -> np.ndarray:
+    """dV/du (n_points * 3,) [m^2] of :func:`cavity_volume`: the exact derivative of the
+    discrete flux formula. For a closed surface it is -int N_a n da, minus the follower
+    pressure load per unit pressure, so that the pressure's work is p dV."""
+    fac = mesh.facets[marker]
+    el = Element.triangle(mesh.order, degree=4)
+    x = mesh.points if u is None else mesh.points + np.asarray(u).reshape(-1, 3)
+    xf = x[fac] - np.asarray(base_point, float)
+    y = np.einsum("qa,fai->fqi", el.N, xf)
+    a = np.einsum("qa,fai->fqi", el.dN[:, :, 0], xf)
+    b = np.einsum("qa,fai->fqi", el.dN[:, :, 1], xf)
+    n = np.cross(a, b)
+    # d(y . a x b)/dx_c = N_c (a x b) + dN_c,xi (b x y) + dN_c,eta (y x a)
+    g = (np.einsum("q,qc,fqi->fci", el.weights, el.N, n)
+         + np.einsum("q,qc,fqi->fci", el.weights, el.dN[:, :, 0], np.cross(b, y))
+         + np.einsum("q,qc,fqi->fci", el.weights, el.dN[:, :, 1], np.cross(y, a)))
+    out = np.zeros((mesh.n_points, 3))
+    np.add.at(out, fac, g)
+    return -out.ravel() / 3.0
