@@ -63,7 +63,7 @@ def pct(v, digits: int = 2) -> str:
 def provenance(docs: list[dict], how: str) -> str:
     """One line: commit(s), date(s), versions and load of the runs behind a table."""
     docs = [d for d in docs if d]
-    shas = sorted({(d["commit"].get("sha") or "unknown")[:7] for d in docs})
+    shas = sorted({((d["commit"].get("started_at") or d["commit"]).get("sha") or "unknown")[:7] for d in docs})
     dates = sorted(d["date"][:16].replace("T", " ") for d in docs)
     when = dates[0] if dates[0] == dates[-1] else f"{dates[0]} to {dates[-1]}"
     pkg_dirty = any(d["commit"].get("package_dirty") for d in docs)
