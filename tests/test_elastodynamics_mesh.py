@@ -56,7 +56,9 @@ def test_the_cavity_volume_is_that_of_the_truncated_ellipsoid(mesh):
     n = 0.5 * np.cross(tri[:, 1] - tri[:, 0], tri[:, 2] - tri[:, 0])      # area-weighted normals
     c = tri.mean(axis=1)
     grad = np.column_stack([c[:, 0] / a ** 2, c[:, 1] / b ** 2, c[:, 2] / b ** 2])
-    n *= np.sign(np.einsum("ij,ij->i", n, grad))[:, None]                 # outward of the cavity
+    # every facet points out of the wall, into the cavity: the file's own orientation is mixed
+    assert np.all(np.einsum("ij,ij->i", n, grad) < 0)
+    n = -n                                                                # outward of the cavity
     vol = float(np.sum((c[:, 0] - h) * n[:, 0]))    # flux of (x - h, 0, 0): nothing through the lid
     assert exact == pytest.approx(168.29e-6, rel=1e-3)
     # the facets are chords of the surface: the polyhedron is a little smaller
@@ -73,6 +75,25 @@ def test_bad_benchmark_mesh_files_are_named(tmp_path):
     with pytest.raises(MeshError, match=r"other.h5: not a legacy FEniCS mesh with a facet function: missing "
                                         r"Mesh/mesh/topology"):
         read_benchmark_mesh(tmp_path / "other.xdmf")
+
+
+@needs_mesh
+def test_every_marker_points_out_of_the_wall(mesh):
+    from cardiosim.fem import arostica2025 as A
+
+    X = mesh.points
+    centroid = X[mesh.cells[:, :4]].mean(axis=1)
+    for name in ("ENDO", "EPI", "BASE"):
+        f = mesh.facets[name]
+        t = X[f]
+        n = np.cross(t[:, 1] - t[:, 0], t[:, 2] - t[:, 0])
+        # the cell behind each facet lies on the side opposite its normal
+        faces = {tuple(sorted(c[[i, j, k]])): e for e, c in enumerate(mesh.cells[:, :4])
+                 for i, j, k in ((0, 1, 2), (0, 1, 3), (0, 2, 3), (1, 2, 3))}
+        behind = np.array([faces[tuple(sorted(r))] for r in f])
+        assert np.all(np.einsum("ij,ij->i", n, t.mean(axis=1) - centroid[behind]) > 0), name
+    # the teams' volume at t = 0 (the Simula code's curve: 167.527 mL)
+    assert A.y_volume(mesh, np.zeros(mesh.n_points * 3)) == pytest.approx(167.527e-6, rel=1e-4)
 
 
 @needs_mesh

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import MeshError
-from .mesh import Mesh
+from .mesh import Mesh, boundary_facets
 
 #: (short radius, long radius) [m] of the endocardium and the epicardium
 ENDO_RADII = (25e-3, 90e-3)
@@ -89,7 +89,18 @@ def read_benchmark_mesh(path, tol: float = 1e-3) -> Mesh:
         neg = vol < 0
         c[neg] = c[neg][:, [0, 2, 1, 3]]
         mesh = Mesh(pts, c, mesh.facets, name=mesh.name)
-    return mesh
+    # nor its facets: half of each marker's triangles point one way, half the other, so a
+    # pressure on them would nearly cancel. Each takes the orientation of its cell's face,
+    # outward from the wall (ENDO into the cavity), the convention of every mesh here.
+    outward = boundary_facets(mesh)
+    index = {tuple(k): i for i, k in enumerate(np.sort(outward, axis=1))}
+    oriented = {}
+    for name, f in mesh.facets.items():
+        rows = [index.get(tuple(k)) for k in np.sort(f, axis=1)]
+        if any(r is None for r in rows):
+            raise MeshError(f"{h5}: {sum(r is None for r in rows)} facets of {name} are not on the boundary")
+        oriented[name] = outward[np.array(rows)]
+    return Mesh(pts, mesh.cells, oriented, name=mesh.name)
 
 
 #: fibre angle [deg] on the endocardium and the epicardium (positive: counter-clockwise seen
