@@ -88,6 +88,8 @@ class StepInfo:
     viscous_power_W: float = 0.0
     dashpot_power_W: float = 0.0
     dissipated_J: float = 0.0
+    #: the accepted (sub)steps with a cavity: (t0, dt, p0, p1, law state at t0) each
+    cavity_steps: list = field(default_factory=list)
 
 
 class Elastodynamics:
@@ -244,7 +246,7 @@ class Elastodynamics:
     def residual(self, s0: DynamicState, x1: np.ndarray, dt: float, want_k: bool = True, p1: float | None = None):
         """Balance G(x1) of the step from ``s0`` and, with ``want_k``, dG/dx1 (CSR), plus the
         viscous power [W] at the stage; (None, None, power) if x1 inverts an element. With a
-        cavity, ``p1`` is its end-of-step pressure [Pa] (taken at the scheme's stage as u is)."""
+        cavity, ``p1`` is its end-of-step pressure [Pa], which acts on the stage's geometry."""
         c = self._coefficients(dt)
         nu = self.n_u
         v1, a1 = self._end_of_step(s0, x1[:nu], dt)
@@ -276,8 +278,11 @@ class Elastodynamics:
                 return None, None, 0.0
         if self.cavity is not None:
             p1 = s0.cavity_p if p1 is None else p1
-            # its tangent goes in before the u columns are scaled by cu below
-            self._cavity_load(uf, s0.cavity_p + c.cu * (p1 - s0.cavity_p), R, K.data if want_k else None, 1.0)
+            # the pressure is the multiplier of the step's volume balance: taken at the end of
+            # the step (interpolated to the stage as u is, it would oscillate from step to step
+            # by -alpha_f / (1 - alpha_f)); its tangent goes in before the u columns are
+            # scaled by cu below
+            self._cavity_load(uf, p1, R, K.data if want_k else None, 1.0)
         self._dashpot_power = float(full_v @ (self._Bc @ full_v)) if self.supports else 0.0
         power = 0.0
         J = None
@@ -345,7 +350,6 @@ class Elastodynamics:
         x[self.problem.fixed] = 0.0
         cav = self.cavity
         p1 = s0.cavity_p
-        cu = self._coefficients(dt).cu
         hist = []
         du_prev = math.inf
         for it in range(self.max_iter + 1):
@@ -373,8 +377,8 @@ class Elastodynamics:
                     dx = fac(-R[free])
                 dp = 0.0
                 if cav is not None:
-                    # bordered system [[J, cu f1], [gu', gp]] (dx, dp) = -(R, g) by its Schur complement
-                    z = fac(cu * self._f1[free])
+                    # bordered system [[J, f1], [gu', gp]] (dx, dp) = -(R, g) by its Schur complement
+                    z = fac(self._f1[free])
                     dp = (-g - gu @ dx) / (gp - gu @ z)
                     dx = dx - z * dp
             except Exception:
@@ -405,6 +409,7 @@ class Elastodynamics:
             if self.cavity is not None:
                 s1.cavity_p = float(p1)
                 s1.law_state = np.asarray(self.cavity.law.advance(s0.law_state, s0.t, dt, s0.cavity_p, p1), float)
+                info.cavity_steps.append((s0.t, dt, s0.cavity_p, float(p1), s0.law_state))
             info.viscous_power_W = power
             info.dashpot_power_W = self._dashpot_power
             info.dissipated_J += dt * (power + self._dashpot_power)
@@ -471,7 +476,7 @@ class Elastodynamics:
             raise SolverError(f"{self.problem.mesh.name}: the stage of the step from t = {s0.t:.6g} s inverts "
                               f"element {max(i1, i2)}", s0.t, s0.as_dict())
         if self.cavity is not None:
-            self._cavity_load(uf, s0.cavity_p + c.cu * (s1.cavity_p - s0.cavity_p), R, None, 1.0)
+            self._cavity_load(uf, s1.cavity_p, R, None, 1.0)
         return -float((s1.x[:nu] - s0.x[:nu]) @ (R - Rp)[:nu])
 
     def energies(self) -> dict:

@@ -1,0 +1,273 @@
+"""A 3D ventricle beating against the circulation blocks the 0D sphere uses.
+
+The finite-element wall (:class:`cardiosim.fem.Elastodynamics`) carries a cavity whose
+pressure is an unknown of each step (:class:`cardiosim.fem.Cavity`); :class:`CirculationLaw`
+closes it with the circulation of :mod:`cardiosim.circulation`: over a step of length h,
+
+    V(u1) - V(u0) = h (Q_in - Q_out),
+
+the flows through the inlet and outlet valves at the end-of-step cavity pressure, the
+vessels condensed onto the two ports (``p = alpha + beta q``, the step contract of
+:mod:`cardiosim.circulation.blocks`, trapezoidal in the vessels' node pressures). The
+mechanics, the cavity pressure and the circulation are solved together, so the four phases
+(filling, isovolumic contraction, ejection, isovolumic relaxation) follow from the valves and
+are not scheduled. :class:`HeartbeatSimulation` runs beats of a prescribed active tension and
+records the pressure-volume loop step by step.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..circulation import Circulation
+from ..errors import ParameterError, SolverError
+from ..fem import ActiveTension, Cavity, Clamp, Elastodynamics, Problem, RobinSupport
+from ..fem.measures import cavity_volume
+from ..units import ML, MMHG
+
+#: phase codes of :meth:`CirculationLaw.phase`
+FILLING, ISOVOLUMIC_CONTRACTION, EJECTION, ISOVOLUMIC_RELAXATION = 0, 1, 2, 3
+PHASES = ("filling", "isovolumic contraction", "ejection", "isovolumic relaxation")
+#: |dp/dt| [Pa/s] below which a cavity with both valves shut is in diastasis (50 mmHg/s)
+DIASTASIS_DPDT = 50 * MMHG
+
+
+class CirculationLaw:
+    """The volume law of a cavity in ``circulation`` (a :class:`cardiosim.fem.VolumeLaw`).
+
+    Parameters
+    ----------
+    circulation : Circulation
+    period : float
+        Heart period [s]: the phase of the atrial preload waveform.
+    p_arterial : float
+        Arterial node pressures at the start [Pa].
+
+    The law's state is the vessels' node pressures [Pa].
+    """
+
+    def __init__(self, circulation: Circulation, period: float, p_arterial: float = 80 * MMHG):
+        if not isinstance(circulation, Circulation):
+            raise ParameterError(f"circulation must be a cardiosim.circulation.Circulation, got "
+                                 f"{type(circulation).__name__}")
+        if not (math.isfinite(period) and period > 0):
+            raise ParameterError(f"heart period must be > 0 s, got {period!r}")
+        if not (math.isfinite(p_arterial) and p_arterial > 0):
+            raise ParameterError(f"p_arterial must be > 0 Pa, got {p_arterial!r}")
+        self.circulation, self.period, self.p_arterial = circulation, float(period), float(p_arterial)
+        self.system = circulation.afterload.linear_system()
+        self.closed = self.system.closes_loop
+
+    def initial_state(self) -> np.ndarray:
+        return np.asarray(self.circulation.initial_state(self.p_arterial), float)
+
+    def _ports(self, state, t0, dt):
+        x_free, G, alpha, beta = self.system.condense(np.asarray(state, float), dt)
+        if not self.closed:
+            phase = ((t0 + 0.5 * dt) % self.period) / self.period
+            alpha = alpha.copy()
+            alpha[0] = float(self.circulation.preload.pressure_at(phase))
+        return x_free, G, alpha, beta
+
+    def flows(self, state, t0: float, dt: float, p0: float, p1: float):
+        """(q (2,) [m^3/s], dq/dp1 (2,), port pressures (2,) [Pa], x1) of the step: the valve
+        flows at the end-of-step cavity pressure p1 against the vessels' mid-step port
+        pressures. (p1, not (p0 + p1)/2: the cavity pressure is an algebraic unknown, and
+        averaged it would oscillate undamped from step to step.)"""
+        x_free, G, alpha, beta = self._ports(state, t0, dt)
+        pm = p1
+        vi, vo = self.circulation.inlet_valve, self.circulation.outlet_valve
+
+        # the tanh valves switch within ~0.1 Pa: Newton on the flows can cycle, so each flow is
+        # bracketed (every residual below increases with its flow, at least at slope 1)
+        def q_out_of(q_in):
+            return _root(lambda qo: qo - float(vo.flow(pm - alpha[1] - beta[1, 0] * q_in - beta[1, 1] * qo)))
+
+        if self.closed:
+            q_in = _root(lambda qi: qi - float(vi.flow(alpha[0] + beta[0, 0] * qi + beta[0, 1] * q_out_of(qi) - pm)))
+        else:
+            q_in = float(vi.flow(alpha[0] - pm))
+        q = np.array([q_in, q_out_of(q_in)])
+        P = alpha + beta @ q
+        gi, go = float(vi.conductance(P[0] - pm)), float(vo.conductance(pm - P[1]))
+        J = np.array([[1.0 - gi * beta[0, 0], -gi * beta[0, 1]], [go * beta[1, 0], 1.0 + go * beta[1, 1]]])
+        dq = np.linalg.solve(J, np.array([-gi, go]))        # d/dp1 of (q_in, q_out)
+        x1 = x_free + G @ q if self.closed else x_free + G[:, 1] * q[1]
+        return q, dq, P, x1
+
+    def residual(self, state, t0, dt, p0, p1, V0, V1):
+        q, dq, _, _ = self.flows(state, t0, dt, p0, p1)
+        return V1 - V0 - dt * (q[0] - q[1]), -dt * (dq[0] - dq[1]), 1.0
+
+    def advance(self, state, t0, dt, p0, p1):
+        return self.flows(state, t0, dt, p0, p1)[3]
+
+    def stored_volume(self, state) -> float:
+        """Blood held in the vessels' compliances [m^3] above zero pressure (closed loop)."""
+        C = getattr(self.circulation.afterload, "compliances", None)
+        return float(np.asarray(C(), float) @ np.asarray(state, float)) if C is not None else float("nan")
+
+    @staticmethod
+    def phase(p: float, P_in: float, P_out: float, dp_dt: float) -> int:
+        """Phase code of a step from the end-of-step cavity pressure p and the port pressures
+        [Pa] and dp/dt [Pa/s]: a valve is open when the pressure falls across it. Both shut,
+        the cavity pressure rising faster than 50 mmHg/s is isovolumic contraction, falling
+        faster isovolumic relaxation; slower, the diastasis at the end of filling (the
+        ventricle full at the atrial pressure, the inlet valve on the verge), counted as
+        filling."""
+        if p > P_out:
+            return EJECTION
+        if P_in > p or abs(dp_dt) <= DIASTASIS_DPDT:
+            return FILLING
+        return ISOVOLUMIC_CONTRACTION if dp_dt > 0 else ISOVOLUMIC_RELAXATION
+
+
+def _root(f, scale: float = 1e-6) -> float:
+    """The root of an increasing function f of a flow [m^3/s] (Brent's method in an expanding
+    bracket about 0)."""
+    from scipy.optimize import brentq
+
+    lo, hi = -scale, scale
+    for _ in range(200):
+        flo, fhi = f(lo), f(hi)
+        if flo <= 0.0 <= fhi:
+            if flo == 0.0:
+                return lo
+            return hi if fhi == 0.0 else float(brentq(f, lo, hi, xtol=1e-18, rtol=1e-15, maxiter=200))
+        if flo > 0.0:
+            lo *= 4.0
+        if fhi < 0.0:
+            hi *= 4.0
+    raise SolverError("valve flows: no bracket of the flow found (pressures not finite?)")
+
+
+def twitch(peak: float, duration: float, period: float, onset: float = 0.0) -> Callable[[float], float]:
+    """A prescribed active tension [Pa] of time t [s]: peak sin^2(pi s / duration) for
+    s = (t - onset) mod period below ``duration``, 0 in the rest of the beat."""
+    for name, v in (("peak", peak), ("duration", duration), ("period", period)):
+        if not (math.isfinite(v) and v > 0):
+            raise ParameterError(f"twitch: {name} must be > 0, got {v!r}")
+    if duration > period:
+        raise ParameterError(f"twitch: duration {duration} s exceeds the period {period} s")
+
+    def f(t: float) -> float:
+        s = (t - onset) % period
+        return peak * math.sin(math.pi * s / duration) ** 2 if s < duration else 0.0
+
+    return f
+
+
+@dataclass
+class PVRow:
+    """One step of the loop (SI): time, cavity volume and pressure, valve flows, port
+    pressures, phase code, Newton iterations."""
+
+    t: float
+    V: float
+    P: float
+    q_in: float
+    q_out: float
+    P_in: float
+    P_out: float
+    phase: int
+    iterations: int
+
+
+class HeartbeatSimulation:
+    """A 3D ventricle beating against a circulation, under a prescribed active tension.
+
+    Parameters
+    ----------
+    mesh : Mesh
+        With ENDO (into the cavity), fibres, and the ``supports``' / ``clamped`` markers.
+    material : a law of :mod:`cardiosim.materials`
+    active : callable t [s] -> T_a [Pa] (e.g. :func:`twitch`)
+    circulation : Circulation
+    period : float
+        Heart period [s].
+    clamped : markers held fixed (e.g. ("BASE",))
+    supports : Robin supports (e.g. a soft epicardial spring)
+    rho, eta : density [kg/m^3], Kelvin-Voigt viscosity [Pa s]
+    scheme : a scheme of :class:`~cardiosim.fem.Elastodynamics`
+    base_point : a point of the plane closing the cavity [m]
+    formulation : "penalty" or "mixed" (Taylor-Hood P2-P1)
+    p_arterial : arterial pressure at the start [Pa]
+    """
+
+    def __init__(self, mesh, material, active: Callable[[float], float], circulation: Circulation, period: float,
+                 clamped: Sequence[str] = ("BASE",), supports: Sequence[RobinSupport] = (), rho: float = 1000.0,
+                 eta: float = 0.0, scheme="generalized-alpha", base_point=(0.0, 0.0, 0.0),
+                 formulation: str | None = "penalty", p_arterial: float = 80 * MMHG, tol: float = 1e-9,
+                 jacobian_reuse: int = 20, linear_solver: str = "auto"):
+        if not callable(active):
+            raise ParameterError("active must be a function of time t [s] giving the tension [Pa]")
+        mesh.require("ENDO", *clamped)
+        if mesh.fibres is None:
+            raise ParameterError(f"mesh {mesh.name!r} has no fibres: the active tension acts along them")
+        self.mesh, self.period = mesh, float(period)
+        self.law = CirculationLaw(circulation, period, p_arterial)
+        loads = [Clamp(m) for m in clamped] + [ActiveTension(1.0, time_function=active)]
+        self.problem = Problem(mesh, material, loads=loads, formulation=formulation, linear_solver=linear_solver)
+        self.base_point = tuple(float(v) for v in base_point)
+        self.cavity = Cavity("ENDO", self.law, self.base_point, pressure_tol=1e-6)
+        self.dyn = Elastodynamics(self.problem, rho, eta, supports, scheme, tol=tol, cavity=self.cavity,
+                                  jacobian_reuse=jacobian_reuse)
+        self.rows: list[PVRow] = []
+        s = self.dyn.state
+        self._record(s.t, s.cavity_p, np.zeros(2), np.array([np.nan, np.nan]), FILLING, 0)
+
+    def volume(self, x=None) -> float:
+        """Cavity volume [m^3] of the state (default: the current one)."""
+        x = self.dyn.state.x if x is None else x
+        return cavity_volume(self.mesh, x[: self.dyn.n_u], "ENDO", self.base_point)
+
+    def _record(self, t, p, q, P, phase, its):
+        self.rows.append(PVRow(t, self.volume(), p, float(q[0]), float(q[1]), float(P[0]), float(P[1]), phase,
+                               its))
+
+    def step(self, dt: float):
+        s0 = self.dyn.state.copy()
+        info = self.dyn.step(dt)
+        s1 = self.dyn.state
+        # a cut step: the flows of its substeps, weighted by their length
+        q = np.zeros(2)
+        for t0, h, p0, p1, x0 in info.cavity_steps:
+            qk, _, P, _ = self.law.flows(x0, t0, h, p0, p1)
+            q += h * qk
+        q /= s1.t - s0.t
+        phase = CirculationLaw.phase(s1.cavity_p, P[0], P[1],
+                                     (s1.cavity_p - s0.cavity_p) / (s1.t - s0.t))
+        self._record(s1.t, s1.cavity_p, q, P, phase, info.iterations)
+        return info
+
+    def run(self, beats: int, dt: float, progress: Callable[[str], None] | None = None):
+        """``beats`` beats in steps of ``dt`` [s]; ``progress`` gets one line per beat."""
+        n = int(round(self.period / dt))
+        if abs(n * dt - self.period) > 1e-9 * self.period:
+            raise ParameterError(f"dt = {dt} s must divide the heart period {self.period} s")
+        for b in range(int(beats)):
+            for _ in range(n):
+                self.step(dt)
+            if progress is not None:
+                s = self.beats()[-1]
+                progress(f"beat {b + 1}: EDV {s['EDV_mL']:.2f} mL, ESV {s['ESV_mL']:.2f} mL, "
+                         f"peak P {s['peak_P_mmHg']:.1f} mmHg")
+        return self.rows
+
+    def beats(self) -> list[dict]:
+        """Per beat: EDV, ESV [mL], SV [mL], EF, peak pressure [mmHg], from the recorded steps
+        (EDV: the volume at the onset of isovolumic contraction, else the largest)."""
+        out = []
+        t = np.array([r.t for r in self.rows])
+        for b in range(int(math.floor(t[-1] / self.period + 1e-9))):
+            sel = [r for r in self.rows if b * self.period - 1e-12 <= r.t <= (b + 1) * self.period + 1e-12]
+            V = np.array([r.V for r in sel])
+            P = np.array([r.P for r in sel])
+            edv, esv = V.max(), V.min()
+            out.append({"beat": b + 1, "EDV_mL": edv / ML, "ESV_mL": esv / ML, "SV_mL": (edv - esv) / ML,
+                        "EF": (edv - esv) / edv, "peak_P_mmHg": P.max() / MMHG})
+        return out
