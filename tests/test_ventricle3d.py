@@ -7,10 +7,8 @@ import numpy as np
 import pytest
 
 from cardiosim.circulation import Circulation
-from cardiosim.geometry import TruncatedEllipsoid
-from cardiosim.materials import Guccione
 from cardiosim.models.ventricle3d import (EJECTION, FILLING, ISOVOLUMIC_CONTRACTION, ISOVOLUMIC_RELAXATION,
-                                         CirculationLaw, HeartbeatSimulation, twitch)
+                                         CirculationLaw, HeartbeatSimulation)
 from cardiosim.units import ML, MMHG
 
 T = 0.8
@@ -41,12 +39,7 @@ def test_valve_flows_solve_the_valve_laws(p_mmHg):
 
 @pytest.fixture(scope="module")
 def beating():
-    g = TruncatedEllipsoid.land2015()
-    m = g.mesh(1, order=2)
-    m = m.with_fibres(g.fibres(m.points[m.cells[:, :4]].mean(axis=1)), at="cell")
-    circ = Circulation.caruel2014().scaled(g.cavity_volume() / (120 * ML))
-    sim = HeartbeatSimulation(m, Guccione.land2015_problem1(), twitch(60e3, 0.35, T, onset=0.1), circ, T,
-                              base_point=(0, 0, g.base_z), eta=10.0)
+    sim = HeartbeatSimulation.land_ellipsoid(level=1, period=T)
     sim.run(2, 4e-3)
     return sim
 

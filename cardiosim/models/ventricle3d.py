@@ -220,6 +220,25 @@ class HeartbeatSimulation:
         s = self.dyn.state
         self._record(s.t, s.cavity_p, np.zeros(2), np.array([np.nan, np.nan]), FILLING, 0)
 
+    @classmethod
+    def land_ellipsoid(cls, level: int = 2, order: int = 2, period: float = 0.8, peak_tension: float = 60e3,
+                       **kw) -> HeartbeatSimulation:
+        """The Land et al. (2015) ellipsoid (base clamped, fibres of its helix rule per cell,
+        Guccione law of its Problem 3 with the penalty formulation) beating under
+        :func:`twitch` (``peak_tension``, 0.35 s long, from 0.1 s into each beat) against
+        the Caruel circulation (:meth:`Circulation.caruel2014`) scaled to its cavity: flows
+        times V_cavity / 120 mL at the same pressures. Kelvin-Voigt viscosity 10 Pa s."""
+        from ..geometry import TruncatedEllipsoid
+        from ..materials import Guccione
+
+        g = TruncatedEllipsoid.land2015()
+        m = g.mesh(level, order=order)
+        m = m.with_fibres(g.fibres(m.points[m.cells[:, :4]].mean(axis=1)), at="cell")
+        circ = Circulation.caruel2014().scaled(g.cavity_volume() / (120 * ML))
+        kw.setdefault("eta", 10.0)
+        return cls(m, Guccione.land2015_problem3(), twitch(peak_tension, 0.35, period, onset=0.1), circ, period,
+                   base_point=(0.0, 0.0, g.base_z), **kw)
+
     def volume(self, x=None) -> float:
         """Cavity volume [m^3] of the state (default: the current one)."""
         x = self.dyn.state.x if x is None else x
