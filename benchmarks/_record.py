@@ -13,8 +13,9 @@ atomically (temporary file in the same folder, then os.replace), holding
     commit     sha (git rev-parse HEAD of the checkout cardiosim was imported from), dirty
                (uncommitted changes anywhere in that checkout), package_dirty (under
                cardiosim/), dirty_paths (first 40); benchmarks_checkout if the scripts
-               ran from another checkout; started_at (sha, dirty, package_dirty) when HEAD
-               moved during the run: the code that ran is that of the start
+               ran from another checkout; started_at (sha, dirty, package_dirty) when the
+               checkout changed during the run (HEAD moved, files edited): the code that
+               ran is that of the start
     date       UTC, ISO 8601, when the run ended;  wall_s  the script's run time
     machine    platform, processor, cores, memory_gib, load_average (1, 5, 15 min at the
                end of the run: the machine is shared, timings are noisy)
@@ -103,8 +104,9 @@ def record(name: str, result: dict, args=None, peers: dict | None = None) -> Pat
 
     pkg_root = Path(cardiosim.__file__).resolve().parent
     commit = _commit(pkg_root)
-    if _START.get("sha") and _START.get("checkout") == commit.get("checkout") and _START["sha"] != commit["sha"]:
-        # the checkout moved on while the run went: the code that ran is the start's
+    if (_START.get("sha") and _START.get("checkout") == commit.get("checkout")
+            and any(_START[k] != commit[k] for k in ("sha", "dirty", "package_dirty"))):
+        # the checkout changed while the run went (a commit, an edit): the code that ran is the start's
         commit["started_at"] = {k: _START[k] for k in ("sha", "dirty", "package_dirty")}
     bench = _commit(HERE)
     if bench.get("checkout") != commit.get("checkout"):

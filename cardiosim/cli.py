@@ -222,6 +222,52 @@ def cmd_inspect(args) -> int:
     return 0
 
 
+HEARTBEAT_SETUP = {"mesh": "land", "level": 1, "order": 2, "dt": 1e-3, "period": 0.8, "peak_tension_kpa": 60.0}
+
+
+def cmd_heartbeat(args) -> int:
+    from .io import provenance, write_json
+    from .models import HeartbeatSimulation
+    from .output import heartbeat as out
+
+    setup = {k: getattr(args, k) for k in HEARTBEAT_SETUP}
+    data = meta = None
+    if args.resume:
+        data, meta = out.read_checkpoint(args.resume)
+        saved = meta.get("cli_setup", {})
+        for k, v in setup.items():
+            if v is not None and k in saved and v != saved[k]:
+                raise CardiosimError(f"--{k.replace('_', '-')} {v} differs from the checkpoint's {saved[k]} "
+                                     f"({args.resume}); leave it out to resume")
+        setup = {**HEARTBEAT_SETUP, **saved}
+    else:
+        setup = {k: HEARTBEAT_SETUP[k] if v is None else v for k, v in setup.items()}
+    if setup["mesh"] != "land":
+        raise CardiosimError(f"--mesh {setup['mesh']}: only the Land ellipsoid ('land') beats against the "
+                             f"circulation so far")
+    if args.beats < 1:
+        raise CardiosimError(f"--beats must be >= 1, got {args.beats}")
+    for opt in ("checkpoint_every", "fields_every"):
+        if getattr(args, opt) < 0:
+            raise CardiosimError(f"--{opt.replace('_', '-')} must be >= 0 steps, got {getattr(args, opt)}")
+    sim = HeartbeatSimulation.land_ellipsoid(setup["level"], setup["order"], period=setup["period"],
+                                             peak_tension=setup["peak_tension_kpa"] * 1e3)
+    if data is not None:
+        sim.restore(data, meta, source=str(args.resume))
+    print(f"Land ellipsoid, level {setup['level']}, P{setup['order']}: {sim.dyn.n} unknowns, "
+          f"{setup['dt'] * 1e3:g} ms steps, from t = {sim.dyn.state.t:g} s")
+    progress = None if args.quiet else print
+    paths = out.run_to_folder(sim, args.beats, setup["dt"], args.out, args.checkpoint_every, args.fields_every,
+                              progress=progress, meta_extra={"cli_setup": setup})
+    write_json(Path(args.out) / "run.json", provenance(_command(args), {**setup, "beats": args.beats,
+                                                                        "resume": args.resume}))
+    for b in sim.beats()[-1:]:
+        print(f"last beat: EDV {b['EDV_mL']:.2f} mL, ESV {b['ESV_mL']:.2f} mL, SV {b['SV_mL']:.2f} mL, "
+              f"EF {100 * b['EF']:.0f} %, peak P {b['peak_P_mmHg']:.1f} mmHg")
+    print(f"wrote {', '.join(sorted(p.name for p in paths.values()))}, run.json to {Path(args.out).resolve()}")
+    return 0
+
+
 def make_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="cardiosim", description=__doc__.split("\n")[0])
     parser.add_argument("--version", action="version", version=_version())
@@ -273,6 +319,26 @@ def make_parser() -> argparse.ArgumentParser:
                        help="run on an existing Dask cluster, e.g. tcp://host:8786 (DIR and --out "
                             "must be on a file system the workers share)")
     coh.set_defaults(func=cmd_calibrate_cohort)
+
+    hb = sub.add_parser("heartbeat", help="a 3D ventricle (finite elements) beating against the circulation: "
+                                          "pv.csv, beats.csv, fields.xdmf, checkpoints/")
+    hb.add_argument("--mesh", choices=["land", "benchmark", "sphere"], default=None,
+                    help="the ventricle: land (Land et al. 2015 ellipsoid, default)")
+    hb.add_argument("--level", type=int, default=None, help="mesh refinement level (default 1)")
+    hb.add_argument("--order", type=int, choices=[1, 2], default=None, help="element order (default 2)")
+    hb.add_argument("--beats", type=int, default=2, help="beats to run (default 2)")
+    hb.add_argument("--dt", type=float, default=None, help="time step [s] (default 1e-3)")
+    hb.add_argument("--period", type=float, default=None, help="heart period [s] (default 0.8)")
+    hb.add_argument("--peak-tension-kpa", type=float, default=None, dest="peak_tension_kpa",
+                    help="peak active tension [kPa] (default 60)")
+    hb.add_argument("--out", default="cardiosim-heartbeat", help="output folder")
+    hb.add_argument("--checkpoint-every", type=int, default=0, metavar="N", dest="checkpoint_every",
+                    help="write a checkpoint every N steps (default: at the end only)")
+    hb.add_argument("--fields-every", type=int, default=10, metavar="N", dest="fields_every",
+                    help="write the fields every N steps (default 10; 0: none)")
+    hb.add_argument("--resume", metavar="FILE", help="continue from a checkpoint (its setup is used)")
+    hb.add_argument("--quiet", action="store_true", help="no line per beat")
+    hb.set_defaults(func=cmd_heartbeat)
 
     demo = sub.add_parser("demo", help="the main job on an embedded synthetic patient (or RECORD): "
                                        "writes ./cardiosim-demo/")

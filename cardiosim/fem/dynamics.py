@@ -173,6 +173,7 @@ class Elastodynamics:
             raise ParameterError(f"cavity must be a cardiosim.fem.Cavity, got {type(cavity).__name__}")
         self.cavity = cavity
         self._f1 = None
+        self._V0 = None               # (state, its cavity volume): constant through a step's iterations
         self.state = DynamicState(0.0, np.zeros(self.n), np.zeros(self.n), np.zeros(self.n))
         if cavity is not None:
             self._cav_facets = sp.facet_data(cavity.marker)
@@ -337,7 +338,9 @@ class Elastodynamics:
     def _cavity_terms(self, s0: DynamicState, x: np.ndarray, p1: float, dt: float):
         """(g, dg/dp1, dg/du1 on the free unknowns) of the cavity's volume law."""
         cav, m, nu = self.cavity, self.problem.mesh, self.n_u
-        V0 = cavity_volume(m, s0.x[:nu], cav.marker, cav.base_point)
+        if self._V0 is None or self._V0[0] is not s0:
+            self._V0 = (s0, cavity_volume(m, s0.x[:nu], cav.marker, cav.base_point))
+        V0 = self._V0[1]
         V1 = cavity_volume(m, x[:nu], cav.marker, cav.base_point)
         g, gp, gv = cav.law.residual(s0.law_state, s0.t, dt, s0.cavity_p, p1, V0, V1)
         grad = np.zeros(self.n)
@@ -450,6 +453,34 @@ class Elastodynamics:
             if progress is not None and (k % max(n // 20, 1) == 0 or k == n):
                 progress(f"t = {self.state.t:.4f} s: {info.iterations} Newton iterations")
         return self.state
+
+    def jacobian_checkpoint(self) -> dict[str, np.ndarray]:
+        """The Jacobian modified Newton is reusing, as plain arrays (``jac_data``,
+        ``jac_indices``, ``jac_indptr``, ``jac_shape``, ``jac_dt``, ``jac_step``; empty if none):
+        with :meth:`restore_jacobian`, a restart takes the same Newton iterates."""
+        if self._jac is None:
+            return {}
+        fac, dt, step = self._jac
+        A = fac.A.tocsr()
+        return {"jac_data": A.data.copy(), "jac_indices": A.indices.copy(), "jac_indptr": A.indptr.copy(),
+                "jac_shape": np.array(A.shape, np.int64), "jac_dt": np.float64(dt), "jac_step": np.int64(step)}
+
+    def restore_jacobian(self, d: dict) -> None:
+        """Factorise the Jacobian of :meth:`jacobian_checkpoint` again (none: forget it)."""
+        if not d or "jac_data" not in d:
+            self._jac = None
+            return
+        import scipy.sparse as sps
+
+        shape = tuple(int(v) for v in np.asarray(d["jac_shape"]))
+        if shape != (len(self.problem.free),) * 2:
+            raise ParameterError(f"checkpoint Jacobian is {shape}, this problem has {len(self.problem.free)} "
+                                 f"free unknowns")
+        A = sps.csr_matrix((np.asarray(d["jac_data"], float), np.asarray(d["jac_indices"]),
+                            np.asarray(d["jac_indptr"])), shape=shape)
+        self.problem.linear.factorization = None
+        self.problem.linear.solve(self.problem, A, np.zeros(shape[0]))
+        self._jac = (self.problem.linear.factorization, float(d["jac_dt"]), int(d["jac_step"]))
 
     def kinetic_energy(self) -> float:
         """0.5 v' M v [J] of the current state."""

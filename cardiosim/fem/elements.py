@@ -6,6 +6,7 @@ Node order of P2 follows VTK/meshio ``tetra10``: vertices 0-3, then the mid-node
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import numpy as np
@@ -61,12 +62,18 @@ class Element:
     @classmethod
     def tetra(cls, order: int, degree: int | None = None) -> "Element":
         """P``order`` tetrahedron with a rule exact for degree ``degree`` (default 2 order)."""
-        pts, w = quadrature.tetrahedron(2 * order if degree is None else degree)
-        N, dN = shape_functions(order, pts)
-        return cls(order, pts, w, N, dN)
+        return _element(cls, 3, order, 2 * order if degree is None else degree)
 
     @classmethod
     def triangle(cls, order: int, degree: int | None = None) -> "Element":
-        pts, w = quadrature.triangle(2 * order + 1 if degree is None else degree)
-        N, dN = shape_functions(order, pts)
-        return cls(order, pts, w, N, dN)
+        return _element(cls, 2, order, 2 * order + 1 if degree is None else degree)
+
+
+@functools.lru_cache(maxsize=64)
+def _element(cls, dim: int, order: int, degree: int) -> Element:
+    # built once per rule: the cavity volume asks for its triangle at every Newton iteration
+    pts, w = (quadrature.tetrahedron if dim == 3 else quadrature.triangle)(degree)
+    N, dN = shape_functions(order, pts)
+    for a in (pts, w, N, dN):
+        a.flags.writeable = False      # shared between callers
+    return cls(order, pts, w, N, dN)

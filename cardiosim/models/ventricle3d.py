@@ -17,6 +17,9 @@ records the pressure-volume loop step by step.
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
+import json
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -145,6 +148,28 @@ def _root(f, scale: float = 1e-6) -> float:
     raise SolverError("valve flows: no bracket of the flow found (pressures not finite?)")
 
 
+def _fields(obj) -> dict:
+    if dataclasses.is_dataclass(obj):
+        return {f.name: getattr(obj, f.name) for f in dataclasses.fields(obj)}
+    return {}
+
+
+def _plain(o):
+    if isinstance(o, np.generic):
+        return o.item()
+    if isinstance(o, (np.ndarray, tuple)):
+        return np.asarray(o).tolist()
+    return str(o)
+
+
+def _first_difference(a, b, path: str) -> str:
+    if isinstance(a, dict) and isinstance(b, dict):
+        for k in sorted(set(a) | set(b), key=str):
+            if a.get(k) != b.get(k):
+                return _first_difference(a.get(k), b.get(k), f"{path}.{k}")
+    return f"{path}: {a!r} there, {b!r} here"
+
+
 def twitch(peak: float, duration: float, period: float, onset: float = 0.0) -> Callable[[float], float]:
     """A prescribed active tension [Pa] of time t [s]: peak sin^2(pi s / duration) for
     s = (t - onset) mod period below ``duration``, 0 in the rest of the beat."""
@@ -158,6 +183,8 @@ def twitch(peak: float, duration: float, period: float, onset: float = 0.0) -> C
         s = (t - onset) % period
         return peak * math.sin(math.pi * s / duration) ** 2 if s < duration else 0.0
 
+    f.settings = {"law": "twitch", "peak_Pa": float(peak), "duration_s": float(duration), "period_s": float(period),
+                  "onset_s": float(onset)}
     return f
 
 
@@ -216,9 +243,20 @@ class HeartbeatSimulation:
         self.cavity = Cavity("ENDO", self.law, self.base_point, pressure_tol=1e-6)
         self.dyn = Elastodynamics(self.problem, rho, eta, supports, scheme, tol=tol, cavity=self.cavity,
                                   jacobian_reuse=jacobian_reuse)
+        self.material, self.active = material, active
+        self.settings = {"period_s": self.period, "rho_kg_m3": float(rho), "eta_Pa_s": float(eta),
+                         "scheme": str(scheme if isinstance(scheme, str) else type(scheme).__name__),
+                         "formulation": formulation, "tol": float(tol), "jacobian_reuse": int(jacobian_reuse),
+                         "clamped": list(clamped), "supports": [s.marker for s in supports],
+                         "base_point_m": list(self.base_point), "p_arterial_Pa": float(p_arterial),
+                         "material": {"law": type(material).__name__, **_fields(material)},
+                         "activation": getattr(active, "settings", {"law": "prescribed"})}
         self.rows: list[PVRow] = []
+        #: rows before this index were not computed by this run (its initial or restored state)
+        self.first_computed = 1
         s = self.dyn.state
         self._record(s.t, s.cavity_p, np.zeros(2), np.array([np.nan, np.nan]), FILLING, 0)
+        self._dNdX = self._frames = None
 
     @classmethod
     def land_ellipsoid(cls, level: int = 2, order: int = 2, period: float = 0.8, peak_tension: float = 60e3,
@@ -236,8 +274,11 @@ class HeartbeatSimulation:
         m = m.with_fibres(g.fibres(m.points[m.cells[:, :4]].mean(axis=1)), at="cell")
         circ = Circulation.caruel2014().scaled(g.cavity_volume() / (120 * ML))
         kw.setdefault("eta", 10.0)
-        return cls(m, Guccione.land2015_problem3(), twitch(peak_tension, 0.35, period, onset=0.1), circ, period,
-                   base_point=(0.0, 0.0, g.base_z), **kw)
+        sim = cls(m, Guccione.land2015_problem3(), twitch(peak_tension, 0.35, period, onset=0.1), circ, period,
+                  base_point=(0.0, 0.0, g.base_z), **kw)
+        sim.settings["setup"] = {"name": "land_ellipsoid", "level": int(level), "order": int(order),
+                                 "period_s": float(period), "peak_tension_Pa": float(peak_tension)}
+        return sim
 
     def volume(self, x=None) -> float:
         """Cavity volume [m^3] of the state (default: the current one)."""
@@ -277,12 +318,86 @@ class HeartbeatSimulation:
                          f"peak P {s['peak_P_mmHg']:.1f} mmHg")
         return self.rows
 
+    # -- restart ------------------------------------------------------------------------------
+    def signature(self) -> dict:
+        """What a checkpoint must match to be restored here: the mesh (name, sizes, a hash of
+        its points, cells and fibres), the unknowns, the settings and cardiosim's version."""
+        from .. import __version__
+
+        m = self.mesh
+        h = hashlib.sha256()
+        for a in (m.points, m.cells, m.fibres):
+            if a is not None:
+                h.update(np.ascontiguousarray(a).tobytes())
+        sig = {"cardiosim": __version__, "mesh": {"name": m.name, "order": int(m.order), "n_points": int(m.n_points),
+               "n_cells": int(len(m.cells)), "sha256": h.hexdigest()}, "n_dofs": int(self.dyn.n),
+               "settings": self.settings}
+        # as it reads back from a JSON file: tuples as lists, NumPy scalars as numbers
+        return json.loads(json.dumps(sig, sort_keys=True, default=_plain))
+
+    def checkpoint(self) -> dict[str, np.ndarray]:
+        """The state of the run as plain arrays: time, step count, u/v/a (x: displacement
+        then any pressures), the cavity pressure (the volume constraint's multiplier), the
+        circulation's state, the last recorded row and the Jacobian in reuse. The prescribed
+        activation is a function of time and has no state of its own."""
+        s = self.dyn.state
+        r = self.rows[-1]
+        out = {"t_s": np.float64(s.t), "steps": np.int64(s.steps), "x": s.x.copy(), "v": s.v.copy(),
+               "a": s.a.copy(), "cavity_p_Pa": np.float64(s.cavity_p),
+               "circulation_state": np.array(s.law_state, float),
+               "row": np.array([r.t, r.V, r.P, r.q_in, r.q_out, r.P_in, r.P_out, r.phase, r.iterations], float)}
+        out.update(self.dyn.jacobian_checkpoint())
+        return out
+
+    def restore(self, data: dict, meta: dict, source: str = "checkpoint") -> None:
+        """Continue from :meth:`checkpoint`'s ``data``, written with ``meta`` =
+        :meth:`signature`; refused (ParameterError naming ``source`` and the first difference)
+        if it was made on another mesh, setup or version."""
+        mine = self.signature()
+        for key in ("cardiosim", "mesh", "n_dofs", "settings"):
+            if meta.get(key) != mine[key]:
+                diff = _first_difference(meta.get(key), mine[key], key)
+                raise ParameterError(f"{source}: made by another {'version' if key == 'cardiosim' else key} than this "
+                                     f"run ({diff}); it cannot be restored here")
+        from ..fem.dynamics import DynamicState
+
+        n = self.dyn.n
+        for name in ("x", "v", "a"):
+            if np.shape(data[name]) != (n,) or not np.all(np.isfinite(data[name])):
+                raise ParameterError(f"{source}: field {name!r} must be {n} finite values")
+        self.dyn.state = DynamicState(float(data["t_s"]), np.array(data["x"], float), np.array(data["v"], float),
+                                      np.array(data["a"], float), int(data["steps"]), float(data["cavity_p_Pa"]),
+                                      np.array(data["circulation_state"], float))
+        self.dyn.restore_jacobian({k: v for k, v in data.items() if k.startswith("jac_")})
+        r = np.asarray(data["row"], float)
+        self.rows = [PVRow(*(float(v) for v in r[:7]), int(r[7]), int(r[8]))]
+        self.first_computed = 1
+
+    # -- fields -----------------------------------------------------------------------------
+    def fields(self) -> dict[str, np.ndarray]:
+        """The current state's fields: ``displacement_m``, ``velocity_m_s`` (per node) and,
+        per cell at its centroid, ``fibre_stretch``, ``active_tension_Pa``, ``fibre_stress_Pa``
+        (:func:`cardiosim.fem.fields.wall_fields`)."""
+        from ..fem.fields import cell_frames, centroid_gradients, wall_fields
+
+        if self._dNdX is None:
+            self._dNdX, self._frames = centroid_gradients(self.mesh), cell_frames(self.mesh)
+        s, nu = self.dyn.state, self.dyn.n_u
+        Ta = self.problem.active_tension_at(s.t).mean(axis=1)
+        out = {"displacement_m": s.x[:nu].reshape(-1, 3).copy(), "velocity_m_s": s.v[:nu].reshape(-1, 3).copy()}
+        out.update(wall_fields(self.mesh, self.material, s.x[:nu], Ta, self._dNdX, self._frames))
+        return out
+
     def beats(self) -> list[dict]:
-        """Per beat: EDV, ESV [mL], SV [mL], EF, peak pressure [mmHg], from the recorded steps
-        (EDV: the volume at the onset of isovolumic contraction, else the largest)."""
+        """Per beat whose steps are all recorded (a resumed run: from the checkpoint's beat
+        on): EDV, ESV [mL] (the largest and smallest volume), SV [mL], EF, peak pressure
+        [mmHg]."""
         out = []
         t = np.array([r.t for r in self.rows])
+        tol = 1e-9 * self.period
         for b in range(int(math.floor(t[-1] / self.period + 1e-9))):
+            if t[0] > b * self.period + tol:
+                continue
             sel = [r for r in self.rows if b * self.period - 1e-12 <= r.t <= (b + 1) * self.period + 1e-12]
             V = np.array([r.V for r in sel])
             P = np.array([r.P for r in sel])
