@@ -66,7 +66,8 @@ def provenance(docs: list[dict], how: str) -> str:
     shas = sorted({((d["commit"].get("started_at") or d["commit"]).get("sha") or "unknown")[:7] for d in docs})
     dates = sorted(d["date"][:16].replace("T", " ") for d in docs)
     when = dates[0] if dates[0] == dates[-1] else f"{dates[0]} to {dates[-1]}"
-    pkg_dirty = any(d["commit"].get("package_dirty") for d in docs)
+    # the code that ran is the start's when the checkout changed during the run
+    pkg_dirty = any((d["commit"].get("started_at") or d["commit"]).get("package_dirty") for d in docs)
     state = "cardiosim with uncommitted changes" if pkg_dirty else "cardiosim as committed"
     v = docs[-1]["versions"]
     m = docs[-1]["machine"]
@@ -264,6 +265,22 @@ def t_elastodynamics_energy() -> str:
             for d in runs]
     return provenance(runs, how) + "\n" + table(
         ["step", "run", "largest step defect / largest step work", "summed defect / summed work"], rows)
+
+
+@from_results("heartbeat_L2", "python benchmarks/heartbeat.py")
+def t_heartbeat(r: dict, d: dict) -> str:
+    beats = r["per_beat"]
+    rows = [[str(int(b["beat"])), f"{b['EDV_mL']:.3f}", f"{b['ESV_mL']:.3f}", f"{b['SV_mL']:.3f}",
+             f"{100 * b['EF']:.1f} %", f"{b['peak_P_mmHg']:.1f}"] for b in beats]
+    per_beat = r["wall_s_per_beat"]
+    head = (f"Land ellipsoid, level {r['level']}, P{r['order']} ({num(r['dofs'])} unknowns), "
+            f"{r['dt_s'] * 1e3:g} ms steps ({r['steps_per_beat']} a beat), {r['beats']} beats: "
+            f"**{sig(per_beat / 60)} min a beat** (target 5 min: " + ("met" if per_beat <= 300 else "**not met**")
+            + f"), {num(r['newton_iterations'])} Newton iterations, peak RSS {num(r['peak_rss_mb'])} MB; "
+            f"EDV and ESV change between the last two beats **{100 * r['limit_cycle_change']:.2f} %** "
+            f"(limit cycle: below 1 %); the largest step's volume balance |dV - dt (Q_in - Q_out)| / EDV "
+            f"{r['volume_balance_max_rel']:.1e}.\n\n")
+    return head + table(["beat", "EDV [mL]", "ESV [mL]", "SV [mL]", "EF", "peak P [mmHg]"], rows)
 
 
 @from_results("assembly", "python benchmarks/assembly.py")
@@ -556,7 +573,7 @@ def t_coverage(r: dict, d: dict) -> str:
     return out
 
 
-RENDER = {"sphere0d": t_sphere0d, "coverage": t_coverage, "sphere0d-accuracy": t_sphere0d_accuracy,
+RENDER = {"heartbeat": t_heartbeat, "sphere0d": t_sphere0d, "coverage": t_coverage, "sphere0d-accuracy": t_sphere0d_accuracy,
           "sphere0d-checkouts": t_sphere0d_checkouts, "land2015": t_land2015, "land2015-time": t_land2015_time,
           "assembly": t_assembly, "linear-solvers": t_linear_solvers, "signals": t_signals,
           "assimilation": t_assimilation, "cardiac-output": t_cardiac_output, "readme-speed": t_readme_speed,

@@ -86,6 +86,7 @@ def test_the_fields_read_back_with_meshio(runs):
     r = meshio.xdmf.TimeSeriesReader(str(runs[0] / "fields.xdmf"))
     points, cells = r.read_points_cells()
     assert cells[0].type == "tetra10" and r.num_steps == 3
+    assert (runs[0] / "fields.h5").stat().st_size > 0
     times = []
     for k in range(r.num_steps):
         t, pd_, cd = r.read_data(k)

@@ -27,7 +27,7 @@ def _stdout(nb) -> str:
                    for o in c.get("outputs", []) if o.output_type == "stream")
 
 
-@pytest.mark.parametrize("name", ["01_heartbeat_0d.ipynb"])
+@pytest.mark.parametrize("name", ["01_heartbeat_0d.ipynb", "03_heartbeat_3d.ipynb"])
 def test_notebook_executes(name, tmp_path):
     _execute(name, tmp_path)
 

@@ -161,17 +161,17 @@ class FieldsWriter:
         self.count += 1
 
     def close(self) -> list[Path]:
+        """Finish the series; returns [fields.xdmf, fields.h5]."""
         self._h5.close()
         xml = ('<?xml version="1.0"?>\n<Xdmf xmlns:xi="http://www.w3.org/2003/XInclude" Version="3.0"><Domain>'
                '<Grid Name="TimeSeries" GridType="Collection" CollectionType="Temporal">'
                + "".join(self._steps) + "</Grid>" + self._mesh_xml + "</Domain></Xdmf>\n")
         (self._tmp / "fields.xdmf").write_text(xml, encoding="utf-8")
-        out = []
+        # the heavy data first: a fields.xdmf in place always finds its fields.h5
         for name in ("fields.h5", "fields.xdmf"):
             os.replace(self._tmp / name, self.folder / name)
-            out.append(self.folder / name)
         shutil.rmtree(self._tmp, ignore_errors=True)
-        return out
+        return [self.folder / "fields.xdmf", self.folder / "fields.h5"]
 
     def abort(self) -> None:
         try:
