@@ -151,7 +151,7 @@ class Elastodynamics:
         if not (isinstance(jacobian_reuse, int) and jacobian_reuse >= 0):
             raise ParameterError(f"jacobian_reuse must be an integer >= 0 (steps), got {jacobian_reuse!r}")
         self.jacobian_reuse = jacobian_reuse
-        self._jac = None              # (factorisation, dt, step it was made at)
+        self._jac = None              # (factorisation, dt, step it was made at, J^-1 f1 of a cavity)
         sp = problem.space
         sp.mesh.require(*[s.marker for s in supports])
         self.supports = tuple(supports)
@@ -374,14 +374,15 @@ class Elastodynamics:
                     A = J if len(free) == self.n else J[free][:, free]
                     dx = self.problem.linear.solve(self.problem, A, -R[free])
                     fac = self.problem.linear.factorization
-                    self._jac = (fac, dt, s0.steps) if self.jacobian_reuse else None
+                    z = fac(self._f1[free]) if cav is not None else None
+                    self._jac = (fac, dt, s0.steps, z) if self.jacobian_reuse else None
                 else:
-                    fac = jac[0]
+                    fac, z = jac[0], jac[3]
                     dx = fac(-R[free])
                 dp = 0.0
                 if cav is not None:
-                    # bordered system [[J, f1], [gu', gp]] (dx, dp) = -(R, g) by its Schur complement
-                    z = fac(self._f1[free])
+                    # bordered system [[J, f1], [gu', gp]] (dx, dp) = -(R, g) by its Schur complement;
+                    # a kept Jacobian keeps its pressure column J^-1 f1 too (one solve an iteration)
                     dp = (-g - gu @ dx) / (gp - gu @ z)
                     dx = dx - z * dp
             except Exception:
@@ -460,14 +461,17 @@ class Elastodynamics:
         with :meth:`restore_jacobian`, a restart takes the same Newton iterates."""
         if self._jac is None:
             return {}
-        fac, dt, step = self._jac
+        fac, dt, step, z = self._jac
         A = fac.A.tocsr()
-        return {"jac_data": A.data.copy(), "jac_indices": A.indices.copy(), "jac_indptr": A.indptr.copy(),
-                "jac_shape": np.array(A.shape, np.int64), "jac_dt": np.float64(dt), "jac_step": np.int64(step)}
+        out = {"jac_data": A.data.copy(), "jac_indices": A.indices.copy(), "jac_indptr": A.indptr.copy(),
+               "jac_shape": np.array(A.shape, np.int64), "jac_dt": np.float64(dt), "jac_step": np.int64(step)}
+        if z is not None:
+            out["jac_pressure_column"] = np.array(z, float)
+        return out
 
     def restore_jacobian(self, d: dict) -> None:
         """Factorise the Jacobian of :meth:`jacobian_checkpoint` again (none: forget it)."""
-        if not d or "jac_data" not in d:
+        if not d or "jac_data" not in d or (self.cavity is not None and "jac_pressure_column" not in d):
             self._jac = None
             return
         import scipy.sparse as sps
@@ -480,7 +484,9 @@ class Elastodynamics:
                             np.asarray(d["jac_indptr"])), shape=shape)
         self.problem.linear.factorization = None
         self.problem.linear.solve(self.problem, A, np.zeros(shape[0]))
-        self._jac = (self.problem.linear.factorization, float(d["jac_dt"]), int(d["jac_step"]))
+        z = d.get("jac_pressure_column")
+        self._jac = (self.problem.linear.factorization, float(d["jac_dt"]), int(d["jac_step"]),
+                     None if z is None else np.array(z, float))
 
     def kinetic_energy(self) -> float:
         """0.5 v' M v [J] of the current state."""
