@@ -304,18 +304,28 @@ class HeartbeatSimulation:
         self._record(s1.t, s1.cavity_p, q, P, phase, info.iterations)
         return info
 
-    def run(self, beats: int, dt: float, progress: Callable[[str], None] | None = None):
-        """``beats`` beats in steps of ``dt`` [s]; ``progress`` gets one line per beat."""
+    def run(self, beats: int, dt: float, progress: Callable[[str], None] | None = None,
+            on_step: Callable[[int], None] | None = None, on_beat: Callable[[int], None] | None = None):
+        """``beats`` beats (of ``period``, from the current state) in steps of ``dt`` [s];
+        ``progress`` gets one line per beat, ``on_step`` the number of steps this call has
+        taken after each, ``on_beat`` the number of beats after each."""
         n = int(round(self.period / dt))
-        if abs(n * dt - self.period) > 1e-9 * self.period:
+        if n < 1 or abs(n * dt - self.period) > 1e-9 * self.period:
             raise ParameterError(f"dt = {dt} s must divide the heart period {self.period} s")
+        done = 0
         for b in range(int(beats)):
             for _ in range(n):
                 self.step(dt)
+                done += 1
+                if on_step is not None:
+                    on_step(done)
+            if on_beat is not None:
+                on_beat(b + 1)
             if progress is not None:
-                s = self.beats()[-1]
-                progress(f"beat {b + 1}: EDV {s['EDV_mL']:.2f} mL, ESV {s['ESV_mL']:.2f} mL, "
-                         f"peak P {s['peak_P_mmHg']:.1f} mmHg")
+                last = self.beats()
+                s = last[-1] if last else None
+                progress(f"beat {b + 1}/{beats}" + (f": EDV {s['EDV_mL']:.2f} mL, ESV {s['ESV_mL']:.2f} mL, "
+                                                    f"peak P {s['peak_P_mmHg']:.1f} mmHg" if s else ""))
         return self.rows
 
     # -- restart ------------------------------------------------------------------------------

@@ -1,4 +1,4 @@
-"""What leaves the package: figures and result folders (later XDMF series and checkpoints).
+"""What leaves the package: figures, result folders, XDMF field series and checkpoints.
 
 Modules here know how results look, never how they were computed.
 """

@@ -183,8 +183,8 @@ class FieldsWriter:
 # -- a run --------------------------------------------------------------------------------------
 def run_to_folder(sim, beats: int, dt: float, out, checkpoint_every: int = 0, fields_every: int = 0,
                   progress=None, meta_extra: dict | None = None) -> dict[str, Path]:
-    """Run ``sim`` (a :class:`cardiosim.models.HeartbeatSimulation`) ``beats`` beats of steps
-    ``dt`` [s] from its current state, writing into ``out``: ``pv.csv`` (the steps this run
+    """Write the run folder ``out`` of ``sim`` (a :class:`cardiosim.models.HeartbeatSimulation`)
+    as it runs ``beats`` beats of steps ``dt`` [s] from its current state: ``pv.csv`` (the steps this run
     computed), ``beats.csv`` (the beats all of whose steps it holds), ``fields.xdmf/.h5``
     (every ``fields_every`` steps, 0: none) and ``checkpoints/step_NNNNNNN.npz`` (every
     ``checkpoint_every`` steps and at the end; 0: at the end only). If the solver fails,
@@ -192,11 +192,11 @@ def run_to_folder(sim, beats: int, dt: float, out, checkpoint_every: int = 0, fi
     error is raised again naming that checkpoint."""
     from ..errors import SolverError
 
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
     n = int(round(sim.period / dt))
     if n < 1 or abs(n * dt - sim.period) > 1e-9 * sim.period:
         raise ParameterError(f"dt = {dt} s must divide the heart period {sim.period} s")
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
     meta = {**sim.signature(), "dt_s": float(dt), **(meta_extra or {})}
     paths: dict[str, Path] = {}
 
@@ -211,21 +211,15 @@ def run_to_folder(sim, beats: int, dt: float, out, checkpoint_every: int = 0, fi
     fw = FieldsWriter(out, sim.mesh) if fields_every else None
     if fw is not None:
         fw.write(sim.dyn.state.t, sim.fields())
-    done = 0
+
+    def on_step(done: int):
+        if fw is not None and done % fields_every == 0:
+            fw.write(sim.dyn.state.t, sim.fields())
+        if checkpoint_every and done % checkpoint_every == 0:
+            paths["checkpoint"] = checkpoint()
+
     try:
-        for b in range(int(beats)):
-            for _ in range(n):
-                sim.step(dt)
-                done += 1
-                if fw is not None and done % fields_every == 0:
-                    fw.write(sim.dyn.state.t, sim.fields())
-                if checkpoint_every and done % checkpoint_every == 0:
-                    paths["checkpoint"] = checkpoint()
-            flush()
-            if progress is not None:
-                s = sim.beats()[-1] if sim.beats() else None
-                progress(f"beat {b + 1}/{beats}" + (f": EDV {s['EDV_mL']:.2f} mL, ESV {s['ESV_mL']:.2f} mL, "
-                                                    f"peak P {s['peak_P_mmHg']:.1f} mmHg" if s else ""))
+        sim.run(beats, dt, progress=progress, on_step=on_step, on_beat=lambda b: flush())
     except SolverError as e:
         flush()
         p = checkpoint()
@@ -237,7 +231,7 @@ def run_to_folder(sim, beats: int, dt: float, out, checkpoint_every: int = 0, fi
         if fw is not None:
             fw.abort()
         raise
-    if not (checkpoint_every and done % checkpoint_every == 0):
+    if not (checkpoint_every and (n * int(beats)) % checkpoint_every == 0):
         paths["checkpoint"] = checkpoint()
     if fw is not None:
         paths.update(zip(("fields_xdmf", "fields_h5"), fw.close()))
