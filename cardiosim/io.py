@@ -41,7 +41,7 @@ def write_text(path, text: str) -> Path:
 
 
 def write_json(path, obj: Any) -> Path:
-    return write_text(path, json.dumps(obj, indent=2, sort_keys=False, default=_json_default) + "\n")
+    return write_text(path, json.dumps(obj, indent=2, sort_keys=False, default=json_default) + "\n")
 
 
 def write_csv(path, frame) -> Path:
@@ -59,7 +59,8 @@ def write_figure(path, fig, close: bool = True) -> Path:
             plt.close(fig)
 
 
-def _json_default(obj):
+def json_default(obj):
+    """``default=`` of json.dumps for NumPy scalars and arrays, tuples, sets and paths."""
     if isinstance(obj, (np.floating, np.integer)):
         return obj.item()
     if isinstance(obj, np.ndarray):

@@ -28,6 +28,7 @@ import numpy as np
 
 from ..circulation import Circulation
 from ..errors import ParameterError, SolverError
+from ..io import json_default
 from ..fem import ActiveTension, Cavity, Clamp, Elastodynamics, Problem, RobinSupport
 from ..fem.measures import cavity_volume
 from ..units import ML, MMHG
@@ -152,14 +153,6 @@ def _fields(obj) -> dict:
     if dataclasses.is_dataclass(obj):
         return {f.name: getattr(obj, f.name) for f in dataclasses.fields(obj)}
     return {}
-
-
-def _plain(o):
-    if isinstance(o, np.generic):
-        return o.item()
-    if isinstance(o, (np.ndarray, tuple)):
-        return np.asarray(o).tolist()
-    return str(o)
 
 
 def _first_difference(a, b, path: str) -> str:
@@ -304,14 +297,19 @@ class HeartbeatSimulation:
         self._record(s1.t, s1.cavity_p, q, P, phase, info.iterations)
         return info
 
+    def steps_per_beat(self, dt: float) -> int:
+        """period / dt; ParameterError unless dt [s] divides the period."""
+        n = int(round(self.period / dt))
+        if n < 1 or abs(n * dt - self.period) > 1e-9 * self.period:
+            raise ParameterError(f"dt = {dt} s must divide the heart period {self.period} s")
+        return n
+
     def run(self, beats: int, dt: float, progress: Callable[[str], None] | None = None,
             on_step: Callable[[int], None] | None = None, on_beat: Callable[[int], None] | None = None):
         """``beats`` beats (of ``period``, from the current state) in steps of ``dt`` [s];
         ``progress`` gets one line per beat, ``on_step`` the number of steps this call has
         taken after each, ``on_beat`` the number of beats after each."""
-        n = int(round(self.period / dt))
-        if n < 1 or abs(n * dt - self.period) > 1e-9 * self.period:
-            raise ParameterError(f"dt = {dt} s must divide the heart period {self.period} s")
+        n = self.steps_per_beat(dt)
         done = 0
         for b in range(int(beats)):
             for _ in range(n):
@@ -343,7 +341,7 @@ class HeartbeatSimulation:
                "n_cells": int(len(m.cells)), "sha256": h.hexdigest()}, "n_dofs": int(self.dyn.n),
                "settings": self.settings}
         # as it reads back from a JSON file: tuples as lists, NumPy scalars as numbers
-        return json.loads(json.dumps(sig, sort_keys=True, default=_plain))
+        return json.loads(json.dumps(sig, sort_keys=True, default=json_default))
 
     def checkpoint(self) -> dict[str, np.ndarray]:
         """The state of the run as plain arrays: time, step count, u/v/a (x: displacement

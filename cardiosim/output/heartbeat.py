@@ -18,10 +18,11 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import ParameterError
-from ..io import atomic_write, write_text
+from ..io import atomic_write, json_default, write_text
+from ..models.ventricle3d import PHASES
 from ..units import ML, MMHG
 
-PHASE_NAMES = ("filling", "isovolumic_contraction", "ejection", "isovolumic_relaxation")
+PHASE_NAMES = tuple(p.replace(" ", "_") for p in PHASES)
 PV_COLUMNS = ("t_s", "V_mL", "P_mmHg", "Q_in_mL_s", "Q_out_mL_s", "P_in_mmHg", "P_out_mmHg", "phase",
               "newton_iterations")
 BEAT_COLUMNS = ("beat", "EDV_mL", "ESV_mL", "SV_mL", "EF", "peak_P_mmHg")
@@ -63,23 +64,13 @@ def write_checkpoint(path, data: dict[str, np.ndarray], meta: dict) -> Path:
             raise ParameterError(f"checkpoint field {k!r} is not plain data ({a.dtype})")
     meta = {"format": CHECKPOINT_FORMAT, **meta}
     arrays = {k: np.asarray(v) for k, v in data.items()}
-    arrays["meta_json"] = np.array(json.dumps(meta, sort_keys=True, default=_jsonable))
+    arrays["meta_json"] = np.array(json.dumps(meta, sort_keys=True, default=json_default))
 
     def write(p: Path):
         with open(p, "wb") as f:
             np.savez(f, **arrays)
 
     return atomic_write(path, write)
-
-
-def _jsonable(o):
-    if isinstance(o, np.generic):
-        return o.item()
-    if isinstance(o, np.ndarray):
-        return o.tolist()
-    if isinstance(o, tuple):
-        return list(o)
-    raise TypeError(f"{type(o).__name__} is not JSON data")
 
 
 def read_checkpoint(path) -> tuple[dict[str, np.ndarray], dict]:
@@ -98,11 +89,6 @@ def read_checkpoint(path) -> tuple[dict[str, np.ndarray], dict]:
     if meta.get("format") != CHECKPOINT_FORMAT:
         raise ParameterError(f"{path}: field 'format' is {meta.get('format')!r}, expected {CHECKPOINT_FORMAT!r}")
     return data, meta
-
-
-def signature_json(sig: dict) -> dict:
-    """``sig`` as it reads back from a checkpoint (tuples as lists, NumPy scalars as numbers)."""
-    return json.loads(json.dumps(sig, sort_keys=True, default=_jsonable))
 
 
 # -- fields -------------------------------------------------------------------------------------
@@ -135,7 +121,7 @@ class FieldsWriter:
                           f'<Topology TopologyType="{topo}" NumberOfElements="{len(cells)}" '
                           f'NodesPerElement="{nn}">{c}</Topology></Grid>')
         self._steps: list[str] = []
-        self.count = 0
+        self._n_points = len(mesh.points)
 
     def _data(self, a: np.ndarray) -> str:
         name = f"data{self._n}"
@@ -150,7 +136,7 @@ class FieldsWriter:
         attrs = []
         for name, v in fields.items():
             v = np.ascontiguousarray(v, float)
-            centre = "Node" if name in ("displacement_m", "velocity_m_s") else "Cell"
+            centre = "Node" if len(v) == self._n_points else "Cell"
             kind = "Vector" if v.ndim == 2 else "Scalar"
             unit = FIELD_UNITS.get(name, "")
             # the unit beside the attribute, not in it: meshio reads an Attribute's one DataItem only
@@ -158,7 +144,6 @@ class FieldsWriter:
                          f'<Attribute Name="{name}" AttributeType="{kind}" Center="{centre}">{self._data(v)}</Attribute>')
         self._steps.append('<Grid><xi:include xpointer="xpointer(//Grid[@Name=&quot;mesh&quot;]/*[self::Topology '
                            f'or self::Geometry])" /><Time Value="{float(t)!r}" />{"".join(attrs)}</Grid>')
-        self.count += 1
 
     def close(self) -> list[Path]:
         """Finish the series; returns [fields.xdmf, fields.h5]."""
@@ -192,9 +177,7 @@ def run_to_folder(sim, beats: int, dt: float, out, checkpoint_every: int = 0, fi
     error is raised again naming that checkpoint."""
     from ..errors import SolverError
 
-    n = int(round(sim.period / dt))
-    if n < 1 or abs(n * dt - sim.period) > 1e-9 * sim.period:
-        raise ParameterError(f"dt = {dt} s must divide the heart period {sim.period} s")
+    n = sim.steps_per_beat(dt)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     meta = {**sim.signature(), "dt_s": float(dt), **(meta_extra or {})}
