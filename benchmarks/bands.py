@@ -24,7 +24,7 @@ Prints one JSON line. Keys:
                              RMSE [mmHg] (goal within 10 % of mimicdb 2.22, mixedsignals 2.80,
                              ppv-study 1.86); null where the data folder lacks the record
   seconds                    wall time of the whole run
-Run: python benchmarks/bands.py [--duration S] [--families a,b] [--seed N] [--demo-seeds 0,1,2] [--quick]
+Run: python benchmarks/bands.py [--duration S] [--families a,b] [--seed N] [--demo-seeds 0,1,2] [--quick] [--jobs N]
 """
 
 from __future__ import annotations
@@ -38,12 +38,27 @@ import numpy as np
 
 _HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(_HERE))
+from _jobs import default_jobs, run_jobs  # noqa: E402
 from _record import record  # noqa: E402
 
 
-def main() -> None:
+def _family(args: tuple) -> tuple[dict, list]:
+    """One family made and calibrated: (coverage per quantity, estimated parameter names)."""
     from cardiosim.assimilation import calibrate
-    from cardiosim.assimilation.coverage import FAMILIES, band_coverage, family
+    from cardiosim.assimilation.coverage import band_coverage, family
+
+    name, duration, seed = args
+    rec, truth = family(name, duration_s=duration, seed=seed)
+    cal = calibrate(rec)
+    tab = band_coverage(cal.beats, truth, cal.parameters)
+    cov = {r.quantity: {k: (None if isinstance(v, float) and not np.isfinite(v) else int(v) if k == "beats" else v)
+                        for k, v in r._asdict().items() if k not in ("Index", "quantity")}
+           for r in tab.itertuples()}
+    return cov, list(cal.parameters.names)
+
+
+def main() -> None:
+    from cardiosim.assimilation.coverage import FAMILIES
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--duration", type=float, default=600.0, help="seconds of record per family")
@@ -52,20 +67,16 @@ def main() -> None:
     ap.add_argument("--demo-seeds", default="0,1,2", help="seeds of the demo patient (as cardiosim demo --seed)")
     ap.add_argument("--quick", action="store_true",
                     help="smoke run: story and noise, 60 s each; no demo, no real records (results/quick/)")
+    ap.add_argument("--jobs", type=int, default=default_jobs(),
+                    help="processes for the families (default $CARDIOSIM_BENCH_JOBS or 1)")
     a = ap.parse_args()
     if a.quick:
         a.duration, a.families, a.demo_seeds = 60.0, "story,noise", ""
     t0 = time.perf_counter()
-    out, estimated = {}, {}
-    for name in [s.strip() for s in a.families.split(",") if s.strip()]:
-        rec, truth = family(name, duration_s=a.duration, seed=a.seed)
-        cal = calibrate(rec)
-        tab = band_coverage(cal.beats, truth, cal.parameters)
-        out[name] = {r.quantity: {k: (None if isinstance(v, float) and not np.isfinite(v)
-                                      else int(v) if k == "beats" else v)
-                                  for k, v in r._asdict().items() if k not in ("Index", "quantity")}
-                     for r in tab.itertuples()}
-        estimated[name] = list(cal.parameters.names)
+    names = [s.strip() for s in a.families.split(",") if s.strip()]
+    done = run_jobs(_family, [(n, a.duration, a.seed) for n in names], a.jobs)
+    out = {n: d[0] for n, d in zip(names, done)}
+    estimated = {n: d[1] for n, d in zip(names, done)}
     cov = [q["coverage_pct"] for f in out.values() for q in f.values() if q["coverage_pct"] is not None]
     wid = [q["width_over_prior"] for f in out.values() for q in f.values() if q["width_over_prior"] is not None]
     result = {"coverage": out, "estimated": estimated,

@@ -37,7 +37,7 @@ Prints one JSON line. Keys:
   flotrac_observed_co_*      with every EV1000 CO update observed in the filter (--observe ABP,CO;
                              the comparison is then not independent): SV, CO percentage error, SV r
   seconds                    wall time of the mock-loop calibrations
-Run: python benchmarks/cardiac_output.py   [--quick] [--no-model-svv]
+Run: python benchmarks/cardiac_output.py   [--quick] [--no-model-svv] [--jobs N]
 --quick: the normovolemic state only, its first four steps; no SVV, no FloTrac (results/quick/).
 """
 
@@ -52,6 +52,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from _jobs import default_jobs, run_jobs
 from _record import record
 
 COLUMNS = ["time_s", "flow_mL_s", "ABP_central_mmHg", "ABP_mmHg"]
@@ -146,8 +147,17 @@ def pooled(entries: list[dict]) -> dict:
             "co_direction_pct": 100 * right / n_dir if n_dir else float("nan")}
 
 
-def mock_loop(states=STATES, steps: int | None = None) -> dict:
-    per = {s: mock_loop_state(s, steps) for s in states}
+def _piece(args: tuple) -> dict:
+    """One independent piece of the run: a mock-loop state, or the FloTrac record."""
+    return flotrac() if args[0] == "flotrac" else mock_loop_state(*args[1:])
+
+
+def mock_loop(states=STATES, steps: int | None = None, jobs: int = 1, with_flotrac: bool = False) -> dict:
+    """The mock-loop figures; with ``with_flotrac`` the FloTrac record's too, computed
+    alongside the states (the longest piece) when jobs > 1."""
+    pieces = [("state", s, steps) for s in states] + ([("flotrac",)] if with_flotrac else [])
+    done = run_jobs(_piece, pieces, jobs)
+    per = dict(zip(states, done[:len(states)]))
     m = pooled([p["model"] for p in per.values()])
     pr = pooled([p["prior"] for p in per.values()])
     names = list(next(iter(per.values()))["peers"])
@@ -162,7 +172,8 @@ def mock_loop(states=STATES, steps: int | None = None) -> dict:
                                "reference": p["reference"],
                                "best_peer_sv_pe_pct": min(q["sv_pe_pct"] for q in p["peers"].values())}
                            for s, p in per.items()},
-            "seconds": sum(p["seconds"] for p in per.values())}
+            "seconds": sum(p["seconds"] for p in per.values()),
+            **(done[len(states)] if with_flotrac else {})}
 
 
 def svv_steps(model: bool = True) -> dict:
@@ -250,13 +261,15 @@ def main() -> None:
     ap.add_argument("--quick", action="store_true", help="normovolemic state, four steps; no SVV, no FloTrac")
     ap.add_argument("--no-model-svv", action="store_true",
                     help="skip the model's SVV on the 36 SVV steps (one calibration each; the tests)")
+    ap.add_argument("--jobs", type=int, default=default_jobs(),
+                    help="processes for the mock-loop states and the FloTrac record (default "
+                         "$CARDIOSIM_BENCH_JOBS or 1)")
     a = ap.parse_args()
     if a.quick:
         result = mock_loop(states=("normovolemic",), steps=4)
     else:
-        result = mock_loop()
+        result = mock_loop(jobs=a.jobs, with_flotrac=True)
         result.update(svv_steps(model=not a.no_model_svv))
-        result.update(flotrac())
     record("cardiac_output", result, a)
 
 

@@ -222,7 +222,8 @@ def cmd_inspect(args) -> int:
     return 0
 
 
-HEARTBEAT_SETUP = {"mesh": "land", "level": 1, "order": 2, "dt": 1e-3, "period": 0.8, "peak_tension_kpa": 60.0}
+HEARTBEAT_SETUP = {"mesh": "land", "level": 1, "order": 2, "dt": 1e-3, "period": 0.8, "peak_tension_kpa": 60.0,
+                   "active": "twitch"}
 
 
 def cmd_heartbeat(args) -> int:
@@ -251,10 +252,10 @@ def cmd_heartbeat(args) -> int:
         if getattr(args, opt) < 0:
             raise CardiosimError(f"--{opt.replace('_', '-')} must be >= 0 steps, got {getattr(args, opt)}")
     sim = HeartbeatSimulation.land_ellipsoid(setup["level"], setup["order"], period=setup["period"],
-                                             peak_tension=setup["peak_tension_kpa"] * 1e3)
+                                             peak_tension=setup["peak_tension_kpa"] * 1e3, activation=setup["active"])
     if data is not None:
         sim.restore(data, meta, source=str(args.resume))
-    print(f"Land ellipsoid, level {setup['level']}, P{setup['order']}: {sim.dyn.n} unknowns, "
+    print(f"Land ellipsoid, level {setup['level']}, P{setup['order']}, {setup['active']} activation: {sim.dyn.n} unknowns, "
           f"{setup['dt'] * 1e3:g} ms steps, from t = {sim.dyn.state.t:g} s")
     progress = None if args.quiet else print
     paths = out.run_to_folder(sim, args.beats, setup["dt"], args.out, args.checkpoint_every, args.fields_every,
@@ -330,7 +331,10 @@ def make_parser() -> argparse.ArgumentParser:
     hb.add_argument("--dt", type=float, default=None, help="time step [s] (default 1e-3)")
     hb.add_argument("--period", type=float, default=None, help="heart period [s] (default 0.8)")
     hb.add_argument("--peak-tension-kpa", type=float, default=None, dest="peak_tension_kpa",
-                    help="peak active tension [kPa] (default 60)")
+                    help="peak active tension of the twitch [kPa] (default 60)")
+    hb.add_argument("--active", choices=["twitch", "bcs"], default=None,
+                    help="activation: twitch (a prescribed tension, default) or bcs (the Bestel-Clement-Sorine "
+                         "law of the 0D sphere at every quadrature point)")
     hb.add_argument("--out", default="cardiosim-heartbeat", help="output folder")
     hb.add_argument("--checkpoint-every", type=int, default=0, metavar="N", dest="checkpoint_every",
                     help="write a checkpoint every N steps (default: at the end only)")

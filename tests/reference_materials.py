@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
-NEO_HOOKE, GUCCIONE, HOLZAPFEL_OGDEN = 0, 1, 2
+NEO_HOOKE, GUCCIONE, HOLZAPFEL_OGDEN, CARUEL = 0, 1, 2, 4
 VOIGT = [(0, 0), (1, 1), (2, 2), (0, 1), (1, 2), (0, 2)]
 I3 = np.eye(3)
 
@@ -76,6 +76,12 @@ def energy_parts(kind, C, R, prm):
         W_aniso = (af / (2 * bf) * (np.exp(bf * _pos(I4f - 1) ** 2) - 1)
                    + as_ / (2 * bs) * (np.exp(bs * _pos(I4s - 1) ** 2) - 1)
                    + afs / (2 * bfs) * (np.exp(bfs * I8 ** 2) - 1))
+    elif kind == CARUEL:
+        c0, c1, c2, c3, dl = prm[:5]
+        A = (1 - dl) * np.outer(R[0], R[0]) + dl * np.outer(R[1], R[1])
+        x1 = np.trace(Cbar) - 3.0
+        x4 = np.einsum("ij,ij", A, Cbar - I3)
+        W_iso = c0 * (np.exp(c1 * x1 ** 2) - 1) + c2 * (np.exp(c3 * x4 ** 2) - 1)
     else:
         raise ValueError(kind)
     return W_iso, W_aniso, W_vol
@@ -112,6 +118,16 @@ def _fictitious(kind, Cbar, R, prm):
         a, b = prm[:2]
         e = np.exp(b * (np.trace(Cbar) - 3.0))
         return a * e * I3, 2.0 * a * b * e * outer(I3, I3)
+    if kind == CARUEL:
+        c0, c1, c2, c3, dl = prm[:5]
+        A = (1 - dl) * np.outer(R[0], R[0]) + dl * np.outer(R[1], R[1])
+        x1 = np.trace(Cbar) - 3.0
+        x4 = np.einsum("ij,ij", A, Cbar - I3)
+        e1, e4 = np.exp(c1 * x1 ** 2), np.exp(c3 * x4 ** 2)
+        Sbar = 4 * c0 * c1 * x1 * e1 * I3 + 4 * c2 * c3 * x4 * e4 * A
+        CCt = (8 * c0 * c1 * e1 * (1 + 2 * c1 * x1 ** 2) * outer(I3, I3)
+               + 8 * c2 * c3 * e4 * (1 + 2 * c3 * x4 ** 2) * outer(A, A))
+        return Sbar, CCt
     raise ValueError(kind)
 
 

@@ -33,7 +33,7 @@ needs_data = pytest.mark.skipif(not (MCL.exists() and FLOTRAC.exists()),
 @pytest.fixture(scope="module")
 def figures(tmp_path_factory):
     out = tmp_path_factory.mktemp("bench")
-    env = dict(os.environ, CARDIOSIM_BENCH_RESULTS=str(out))
+    env = dict(os.environ, CARDIOSIM_BENCH_RESULTS=str(out), CARDIOSIM_BENCH_JOBS="2")
     # the model's SVV (36 more calibrations) is measured by the benchmark, not asserted here
     r = subprocess.run([sys.executable, str(BENCH / "cardiac_output.py"), "--no-model-svv"],
                        capture_output=True, text=True,

@@ -14,6 +14,7 @@ from cardiosim.materials import (
     GUCCIONE,
     HOLZAPFEL_OGDEN,
     KAPPA_FACTOR,
+    Caruel,
     NEO_HOOKE,
     Guccione,
     HolzapfelOgden,
@@ -38,6 +39,8 @@ LAWS = {
     "guccione_p1": Guccione.land2015_problem1(),
     "guccione_p2": Guccione.land2015_problem2(),
     "holzapfel_ogden": HolzapfelOgden.holzapfel_ogden2009(),
+    "caruel": Caruel.caruel2014(),
+    "caruel_one_family": Caruel.caruel2014(delta=0.0),
 }
 
 
@@ -361,7 +364,7 @@ def test_named_sets_pack_and_default_kappa():
     assert Guccione.land2015_problem2(kappa=3e6).bulk_modulus == 3e6
     smooth = HolzapfelOgdenSmooth.arostica2025()
     assert smooth.kind == laws.HOLZAPFEL_OGDEN_SMOOTH and smooth.pack()[-2:].tolist() == [100.0, 1e6]
-    assert [len(law.pack()) for law in (nh, p1, ho, smooth)] == list(laws.N_PRM)
+    assert [len(law.pack()) for law in (nh, p1, ho, smooth, Caruel.caruel2014())] == list(laws.N_PRM)
 
 
 def test_convenience_method_matches_kernel():
@@ -378,3 +381,26 @@ def test_inadmissible_C_gives_nan_and_unknown_law_raises():
     assert np.isnan(W) and np.isnan(S).all() and np.isnan(D).all()
     with pytest.raises(ParameterError, match="kind must be .* got 7"):
         kernel(7, np.eye(3), np.eye(3), law.pack())
+
+
+@pytest.mark.parametrize("C", [0.7, 0.95, 1.0, 1.2, 1.6, 2.2])
+def test_caruel_law_on_sphere_kinematics_is_the_0d_law(C):
+    """On an incompressible spherical shell (tangential C, radial C^-2) with the fibre
+    term even in the tangent plane, the 3D law's energy is the 0D sphere's (less its
+    constant C0 + C2) and its spherical stress S11 + S22 - 2 C^-3 S33 (the derivative
+    along that path, 2 dW/dC; the penalty's pressure cancels in it) is the 0D Sigma_p."""
+    from cardiosim.models import sphere_kernels as SK
+    from cardiosim.models.sphere import SphereParameters
+
+    sp = SphereParameters.caruel2014().pack()
+    law = Caruel.caruel2014()  # delta = 1/2
+    Cm = np.diag([C, C, C ** -2.0])
+    R = np.eye(3)  # f0, s0 tangent (x, y), n0 radial (z)
+    W, S, _ = kernel(law.kind, Cm, R, law.pack())
+    assert W == pytest.approx(SK.passive_energy(C, sp) - 2 * 1.9e3, rel=1e-10, abs=1e-9)
+    sigma = S[0, 0] + S[1, 1] - 2 * C ** -3.0 * S[2, 2]
+    assert sigma == pytest.approx(SK.passive_stress(C, sp), rel=1e-9, abs=1e-7)
+    # one fibre family is not: its tangential stresses differ
+    _, S1, _ = kernel(law.kind, Cm, R, Caruel.caruel2014(delta=0.0).pack())
+    if C != 1.0:
+        assert abs(S1[0, 0] - S1[1, 1]) > 1e-3 * abs(S1[0, 0])

@@ -25,6 +25,8 @@ import math
 import numpy as np
 from numba import njit
 
+from ..materials.bcs import interp_clamped  # noqa: F401  (the one table lookup; re-exported)
+
 V_IN_TYPE, V_IN_RMIN, V_IN_RMAX, V_IN_K = 0, 1, 2, 3
 V_OUT_TYPE, V_OUT_RMIN, V_OUT_RMAX, V_OUT_K = 4, 5, 6, 7
 C_N = 8
@@ -42,21 +44,6 @@ def offsets(n):
     e_out = e_in + n
     z = e_out + n
     return b_in, b_out, f, e_in, e_out, z
-
-
-@njit(cache=True, inline="always")
-def interp_clamped(x, xp, fp):
-    """Piecewise-linear interpolation, constant outside; repeated abscissae make steps."""
-    n = xp.shape[0]
-    if n == 1 or x <= xp[0]:
-        return fp[0]
-    for i in range(n - 1):
-        if x <= xp[i + 1]:
-            dx = xp[i + 1] - xp[i]
-            if dx <= 0.0:
-                return fp[i + 1]
-            return fp[i] + (fp[i + 1] - fp[i]) * (x - xp[i]) / dx
-    return fp[n - 1]
 
 
 @njit(cache=True, inline="always")

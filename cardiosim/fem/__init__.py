@@ -21,10 +21,11 @@ from .solver import LinearSolver, NonlinearSolverError, Problem, solve
 from .space import FunctionSpace
 from .timeint import GeneralizedAlpha, energy, step_linear, step_midpoint_linear
 from .cavity import Cavity, Isovolumic, VolumeLaw
+from .active import FibreActivation
 from .dynamics import DynamicState, Elastodynamics, StepInfo
 from .robin import RobinSupport
 
-__all__ = ["ActiveTension", "Cavity", "Clamp", "Isovolumic", "VolumeLaw", "DynamicState", "Elastodynamics", "RobinSupport", "StepInfo", "Element", "FunctionSpace", "GeneralizedAlpha", "energy", "mass_matrix", "step_linear", "step_midpoint_linear", "LinearSolver", "LinearSolverError",
+__all__ = ["ActiveTension", "Cavity", "Clamp", "FibreActivation", "Isovolumic", "VolumeLaw", "DynamicState", "Elastodynamics", "RobinSupport", "StepInfo", "Element", "FunctionSpace", "GeneralizedAlpha", "energy", "mass_matrix", "step_linear", "step_midpoint_linear", "LinearSolver", "LinearSolverError",
            "NonlinearSolverError", "Pattern", "Pressure", "Problem", "SolverUnavailableError", "Springs",
            "cavity_volume", "constant", "delayed_ramp", "factorized", "probe", "ramp", "solve", "solve_linear",
            "surface_flux_volume"]

@@ -35,6 +35,8 @@ from . import hyperelastic as HK
 from .cavity import Cavity
 from .measures import cavity_volume, cavity_volume_gradient
 from . import viscous as VK
+from . import active as AK
+from .active import FibreActivation
 from .robin import RobinSupport, surface_matrix
 from .solver import Problem
 from .timeint import GeneralizedAlpha
@@ -55,14 +57,17 @@ class DynamicState:
     steps: int = 0
     cavity_p: float = 0.0
     law_state: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    #: with a :class:`~cardiosim.fem.active.FibreActivation`: its state per quadrature point
+    active_state: np.ndarray = field(default_factory=lambda: np.zeros(0))
 
     def copy(self) -> DynamicState:
         return DynamicState(self.t, self.x.copy(), self.v.copy(), self.a.copy(), self.steps, self.cavity_p,
-                            np.array(self.law_state, float, copy=True))
+                            np.array(self.law_state, float, copy=True), np.array(self.active_state, float, copy=True))
 
     def as_dict(self) -> dict:
         return {"t_s": self.t, "x": self.x.copy(), "v": self.v.copy(), "a": self.a.copy(), "steps": self.steps,
-                "cavity_p_Pa": self.cavity_p, "law_state": np.array(self.law_state, float, copy=True)}
+                "cavity_p_Pa": self.cavity_p, "law_state": np.array(self.law_state, float, copy=True),
+                "active_state": np.array(self.active_state, float, copy=True)}
 
 
 @dataclass(frozen=True)
@@ -115,6 +120,9 @@ class Elastodynamics:
     cavity : Cavity or None
         A cavity whose pressure is solved for with the displacement, fixed by its volume
         law (:mod:`cardiosim.fem.cavity`).
+    activation : FibreActivation or None
+        A strain-dependent active stress with its state per quadrature point
+        (:mod:`cardiosim.fem.active`), on top of the problem's prescribed tension.
     jacobian_reuse : int
         Modified Newton: keep a factorised Jacobian for up to this many steps (0: a new
         one at every iteration, plain Newton). It is refactorised at once when the time
@@ -126,7 +134,7 @@ class Elastodynamics:
     def __init__(self, problem: Problem, rho: float = 1000.0, eta: float = 0.0,
                  supports: Sequence[RobinSupport] = (), scheme="generalized-alpha",
                  tol: float = 1e-9, max_iter: int = 20, min_dt: float | None = None, jacobian_reuse: int = 0,
-                 cavity: Cavity | None = None):
+                 cavity: Cavity | None = None, activation: FibreActivation | None = None):
         if not isinstance(problem, Problem):
             raise ParameterError(f"problem must be a cardiosim.fem.Problem, got {type(problem).__name__}")
         if isinstance(scheme, str):
@@ -178,7 +186,28 @@ class Elastodynamics:
         if cavity is not None:
             self._cav_facets = sp.facet_data(cavity.marker)
             self.state.law_state = np.asarray(cavity.law.initial_state(), float)
+        if activation is not None and not isinstance(activation, FibreActivation):
+            raise ParameterError(f"activation must be a cardiosim.fem.FibreActivation, got {type(activation).__name__}")
+        if activation is not None and problem.mesh.fibres is None and problem.fibre_field is None:
+            raise ParameterError(f"mesh {problem.mesh.name!r} has no fibres: the active stress acts along them")
+        self.activation = activation
+        self._active = None           # the last (s0, dt, tau, dtau, state1) of the activation
+        if activation is not None:
+            self.state.active_state = activation.initial_state(self._fibre_strains(self.state.x[: self.n_u]))
         self.timings = problem.timings
+
+    def _fibre_strains(self, u: np.ndarray) -> np.ndarray:
+        sp, m = self.problem.space, self.problem.mesh
+        U = np.ascontiguousarray(u.reshape(-1, 3)[m.cells])
+        out = np.empty((m.n_cells, sp.n_quadrature_points))
+        AK.fibre_strains(sp.dNdX, U, self.problem.R, self.activation.delta, out)
+        return out
+
+    def _activation_step(self, s0: DynamicState, uf: np.ndarray, dt: float):
+        """(tau, dtau, state1) of the activation for the stage displacement uf, or None."""
+        out = self.activation.step(self._fibre_strains(uf), s0.active_state, s0.t, dt)
+        self._active = out
+        return out
 
     # -- the scheme ---------------------------------------------------------------------------
     def _coefficients(self, dt: float) -> _Stage:
@@ -307,6 +336,14 @@ class Elastodynamics:
             V = np.ascontiguousarray(vf.reshape(-1, 3)[m.cells])
             power = VK.assemble_kelvin_voigt(sp.dNdX, sp.wdet, U, V, self.eta, c.cu, c.cv, self._dofs_u,
                                              self._pos_u, R, data, want_k)
+        if self.activation is not None:
+            act = self._activation_step(s0, uf, dt)
+            if act is None:
+                return None, None, 0.0
+            sp, m = self.problem.space, self.problem.mesh
+            U = np.ascontiguousarray(uf.reshape(-1, 3)[m.cells])
+            AK.assemble_active(sp.dNdX, sp.wdet, U, self.problem.R, self.activation.delta, act[0], act[1], c.cu,
+                               self._dofs_u, self._pos_u, R, data, want_k)
         self.timings["assembly_s"] += time.perf_counter() - t0
         return R, J, power
 
@@ -410,6 +447,14 @@ class Elastodynamics:
             v1, a1 = self._end_of_step(s0, x[:nu], dt)
             s1 = DynamicState(s0.t + dt, x, np.zeros(self.n), np.zeros(self.n), s0.steps)
             s1.v[:nu], s1.a[:nu] = v1, a1
+            if self.activation is not None:
+                # the state at the accepted iterate (Newton's last residual was one update before it)
+                uf = self._stage_values(s0, x[:nu], v1, a1)[0]
+                act = self._activation_step(s0, uf, dt)
+                if act is None:
+                    raise SolverError(f"{self.problem.mesh.name}: the active law failed at the accepted state of "
+                                      f"the step from t = {s0.t:.6g} s", s0.t, s0.as_dict())
+                s1.active_state = act[2]
             if self.cavity is not None:
                 s1.cavity_p = float(p1)
                 s1.law_state = np.asarray(self.cavity.law.advance(s0.law_state, s0.t, dt, s0.cavity_p, p1), float)

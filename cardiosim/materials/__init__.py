@@ -30,6 +30,7 @@ import numpy as np
 from ..params import param, validate, with_values
 from . import laws
 from .laws import (
+    CARUEL,
     GUCCIONE,
     HOLZAPFEL_OGDEN,
     HOLZAPFEL_OGDEN_SMOOTH,
@@ -43,7 +44,9 @@ from .laws import (
 KAPPA_FACTOR = 1000.0
 
 __all__ = [
+    "CARUEL",
     "GUCCIONE",
+    "Caruel",
     "HOLZAPFEL_OGDEN",
     "HOLZAPFEL_OGDEN_SMOOTH",
     "KAPPA_FACTOR",
@@ -250,3 +253,50 @@ class HolzapfelOgdenSmooth(HolzapfelOgden):
         sharpness k = 100, penalty kappa = 1e6 Pa (compressible, not run incompressible)."""
         return cls(a=59.0, b=8.023, a_f=18472.0, b_f=16.026, a_s=2481.0, b_s=11.120,
                    a_fs=216.0, b_fs=11.436, kappa=1e6, k=100.0)
+
+
+@dataclass(frozen=True)
+class Caruel(_Law):
+    """The exponential law of the 0D spherical ventricle (Caruel et al. 2014, Biomech.
+    Model. Mechanobiol. 13:897-914) in 3D, on the isochoric invariants:
+
+    W = C0 (exp(C1 (I1bar - 3)^2) - 1) + C2 (exp(C3 (I4bar - 1)^2) - 1) + U(J),
+    I4bar - 1 = A : (Cbar - I),  A = (1 - delta) f0 (x) f0 + delta s0 (x) s0.
+
+    ``delta`` spreads the fibre term over the f0-s0 plane: 1/2 on a spherical shell with
+    f0, s0 tangent gives exactly the 0D model's passive stress (its J4 = C is the same in
+    every tangent direction); 0 is one fibre family along f0.
+
+    prm = [C0, C1, C2, C3, delta, kappa]. The isotropic term has no small-strain stiffness
+    (I1bar - 3 is second order in the strain), so reference_modulus is the fibre term's
+    8 C2 C3 (or C0 if that is zero). Defaults: :meth:`caruel2014`.
+    """
+
+    C0: float = param(1.9e3, "Pa", "pressure", doc="isotropic stiffness")
+    C1: float = param(0.11, "1", "dimensionless", doc="isotropic exponent")
+    C2: float = param(1.9e3, "Pa", "pressure", "nonnegative", doc="fibre stiffness")
+    C3: float = param(0.11, "1", "dimensionless", "nonnegative", doc="fibre exponent")
+    delta: float = param(0.0, "1", "dimensionless", "nonnegative",
+                         doc="share of the fibre term along s0 (1/2: even in the f0-s0 plane)")
+    kappa: float | None = _kappa_field()
+
+    kind: ClassVar[int] = CARUEL
+    _order: ClassVar[tuple[str, ...]] = ("C0", "C1", "C2", "C3", "delta")
+
+    def __post_init__(self):
+        super().__post_init__()
+        if not 0.0 <= self.delta <= 1.0:
+            from ..errors import ParameterError
+
+            raise ParameterError(f"Caruel.delta must be in [0, 1], got {self.delta}")
+
+    @property
+    def reference_modulus(self) -> float:
+        m = 8.0 * float(self.C2) * float(self.C3)
+        return m if m > 0 else float(self.C0)
+
+    @classmethod
+    def caruel2014(cls, delta: float = 0.5, kappa: float | None = None) -> Caruel:
+        """C0 = C2 = 1.9 kPa, C1 = C3 = 0.11: the 0D sphere's baseline
+        (:meth:`cardiosim.SphereParameters.caruel2014`), fibres even in the tangent plane."""
+        return cls(C0=1.9e3, C1=0.11, C2=1.9e3, C3=0.11, delta=delta, kappa=kappa)

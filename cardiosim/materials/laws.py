@@ -64,6 +64,15 @@ HOLZAPFEL_OGDEN_SMOOTH (3): [a, b, a_f, b_f, a_s, b_s, a_fs, b_fs, k, kappa]; as
     the switch smoothed: a_i/(2b_i) H(I4i - 1)(exp(b_i (I4i - 1)^2) - 1), H(x) = 1/(1 +
     exp(-k x)), smooth everywhere (the cardiac elastodynamics benchmark's form, Arostica et
     al. 2025, k = 100; written so in the Simula reference code). At C = I: W = 0, S = 0.
+CARUEL (4):           [C0, C1, C2, C3, delta, kappa];
+    W_iso = C0 (exp(C1 (I1bar - 3)^2) - 1) + C2 (exp(C3 (I4bar - 1)^2) - 1),
+    I4bar - 1 = A : (Cbar - I), A = (1 - delta) f0 (x) f0 + delta s0 (x) s0,
+    the exponential law of the 0D sphere (Caruel et al. 2014, Biomech. Model. Mechanobiol.
+    13:897-914) in 3D: on a spherical shell with f0, s0 tangent and delta = 1/2 (fibres
+    spread evenly in the tangent plane) its spherical stress 2 dW/dC is the 0D model's
+    Sigma_p exactly (J1 = I1bar, J4 = I4bar); delta = 0 is one fibre family. The fibre
+    term acts in tension and compression, as in the 0D law. The constant of the 0D energy
+    (C0 + C2) is dropped, so W(I) = 0.
 """
 
 from __future__ import annotations
@@ -76,7 +85,7 @@ from numba import njit
 from ..errors import ParameterError
 
 # ---- law codes -----------------------------------------------------------------------
-NEO_HOOKE, GUCCIONE, HOLZAPFEL_OGDEN, HOLZAPFEL_OGDEN_SMOOTH = 0, 1, 2, 3
+NEO_HOOKE, GUCCIONE, HOLZAPFEL_OGDEN, HOLZAPFEL_OGDEN_SMOOTH, CARUEL = 0, 1, 2, 3, 4
 
 # ---- parameter positions in ``prm`` (kappa is always last) ---------------------------
 NH_MU, NH_KAPPA = 0, 1
@@ -87,8 +96,10 @@ HO_A, HO_B, HO_AF, HO_BF, HO_AS, HO_BS, HO_AFS, HO_BFS, HO_KAPPA = range(9)
 N_PRM_HOLZAPFEL_OGDEN = 9
 HO_K = 8  # smoothed switch only: [a, ..., b_fs, k, kappa]
 N_PRM_HOLZAPFEL_OGDEN_SMOOTH = 10
+CA_C0, CA_C1, CA_C2, CA_C3, CA_DELTA, CA_KAPPA = range(6)
+N_PRM_CARUEL = 6
 #: number of parameters by law code
-N_PRM = (N_PRM_NEO_HOOKE, N_PRM_GUCCIONE, N_PRM_HOLZAPFEL_OGDEN, N_PRM_HOLZAPFEL_OGDEN_SMOOTH)
+N_PRM = (N_PRM_NEO_HOOKE, N_PRM_GUCCIONE, N_PRM_HOLZAPFEL_OGDEN, N_PRM_HOLZAPFEL_OGDEN_SMOOTH, N_PRM_CARUEL)
 
 # ---- Voigt pairs (11, 22, 33, 12, 23, 13) --------------------------------------------
 VOIGT_I = np.array([0, 1, 2, 0, 1, 0], dtype=np.int64)
@@ -253,6 +264,37 @@ def _ho_iso(c, ci, prm, j23, sbar, D, want_d, wk):
 
 
 @njit(cache=True, inline="always")
+def _caruel_iso(c, ci, R, prm, j23, sbar, D, want_d, wk):
+    c0, c1, c2, c3, dl = prm[CA_C0], prm[CA_C1], prm[CA_C2], prm[CA_C3], prm[CA_DELTA]
+    amat, eye, proj, nf = wk[4], wk[5], wk[8], wk[9]
+    _structural(R, 0, 0, amat)
+    _structural(R, 1, 1, nf)
+    for k in range(6):
+        amat[k] = (1.0 - dl) * amat[k] + dl * nf[k]
+    tra = amat[0] + amat[1] + amat[2]
+    x1 = j23 * (c[0] + c[1] + c[2]) - 3.0          # I1bar - 3
+    x4 = j23 * _ddot(amat, c) - tra                 # A : (Cbar - I)
+    e1 = math.exp(c1 * x1 * x1)
+    e4 = math.exp(c3 * x4 * x4)
+    w1 = 2.0 * c0 * c1 * x1 * e1                    # dW/dI1bar
+    w4 = 2.0 * c2 * c3 * x4 * e4                    # dW/dI4bar
+    for k in range(6):
+        sbar[k] = 2.0 * w4 * amat[k]
+    for k in range(3):
+        sbar[k] += 2.0 * w1
+    if want_d:
+        # CCt = 4 (W11 I (x) I + W44 A (x) A)
+        for k in range(3):
+            eye[k] = 1.0
+            eye[k + 3] = 0.0
+        _project(eye, c, ci, proj)
+        _add_outer(D, j23 * j23 * 8.0 * c0 * c1 * e1 * (1.0 + 2.0 * c1 * x1 * x1), proj)
+        _project(amat, c, ci, proj)
+        _add_outer(D, j23 * j23 * 8.0 * c2 * c3 * e4 * (1.0 + 2.0 * c3 * x4 * x4), proj)
+    return c0 * math.expm1(c1 * x1 * x1) + c2 * math.expm1(c3 * x4 * x4)
+
+
+@njit(cache=True, inline="always")
 def _ho_aniso(c, R, prm, s, D, want_d, wk, ks):
     """Fibre, sheet and fibre-sheet terms on the full C; adds to s and D, returns W.
 
@@ -329,9 +371,12 @@ def evaluate(kind, C, R, prm, S, D, want_d, wk):
         w = _guccione_iso(c, ci, R, prm, j23, sbar, D, want_d, wk)
     elif kind == HOLZAPFEL_OGDEN or kind == HOLZAPFEL_OGDEN_SMOOTH:
         w = _ho_iso(c, ci, prm, j23, sbar, D, want_d, wk)
+    elif kind == CARUEL:
+        w = _caruel_iso(c, ci, R, prm, j23, sbar, D, want_d, wk)
     else:
         raise ParameterError("unknown material law code: kind must be NEO_HOOKE (0), GUCCIONE (1), "
-                             "HOLZAPFEL_OGDEN (2) or HOLZAPFEL_OGDEN_SMOOTH (3), got " + str(kind))
+                             "HOLZAPFEL_OGDEN (2), HOLZAPFEL_OGDEN_SMOOTH (3) or CARUEL (4), got "
+                             + str(kind))
     # isochoric stress S_iso = J^-2/3 Dev(Sbar)
     tr = j23 * _ddot(sbar, c)
     for a in range(6):

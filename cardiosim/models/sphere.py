@@ -11,7 +11,7 @@ displacement y gives the cavity volume V = 4/3 pi (R0 + y)^3. Equations (SI unit
   tau_1D = E_s (e - e_c)/(1 + 2 e_c)^2,
   mu e_c' = E_s (e - e_c)(1 + 2e)/(1 + 2 e_c)^3 - tau_c
 * BCS active law with length dependence (n0, m0 tables) or the simplified Bestel law,
-  see :func:`cardiosim.models.sphere_kernels.active_update`.
+  see :func:`cardiosim.materials.bcs.active_update` (shared with the 3D ventricle).
 
 Verified here rather than taken on trust (the published forms differ between sources):
 
@@ -163,6 +163,15 @@ class SphereParameters:
 
     def tables(self) -> tuple[np.ndarray, ...]:
         return tuple(np.asarray(a, dtype=np.float64) for t in (self.u, self.n0, self.m0) for a in t)
+
+    def fibre_activation(self, period: float, delta: float = 0.5):
+        """This sphere's active law and parameters at every quadrature point of a 3D wall
+        (:class:`cardiosim.fem.FibreActivation`), beating with ``period`` [s]; ``delta`` = 1/2
+        spreads it evenly over the f0-s0 plane, as the 0D model's tangent plane."""
+        from ..fem import FibreActivation
+        from ..materials.bcs import N_BCS
+
+        return FibreActivation(self.pack()[K.S_BCS:K.S_BCS + N_BCS], self.tables(), period, delta)
 
 
 #: the ventricle's state entries; the circulation's node pressures follow (``state_names``)

@@ -30,7 +30,9 @@ import numpy as np
 from numba import njit
 
 from ..circulation import kernels as CK
-from ..circulation.kernels import interp_clamped, valve_flow
+from ..circulation.kernels import valve_flow
+from ..materials import bcs as BK
+from ..materials.bcs import interp_clamped, series_dg, series_dg_derivatives, series_energy
 
 # ---- packed sphere parameters (index into the float64 array ``sp``) -----------------
 S_R0, S_D0, S_RHO = 0, 1, 2
@@ -39,6 +41,14 @@ S_ETA, S_ES, S_MU, S_ALPHA, S_ALPHA_R, S_K0, S_SIGMA0 = 7, 8, 9, 10, 11, 12, 13
 S_LAW = 14  # 0: Bestel-Clement-Sorine with length dependence, 1: simplified Bestel
 S_SIGMA_MAX, S_ALPHA_MAX, S_ALPHA_MIN, S_TSYS, S_TDIA, S_GAMMA = 15, 16, 17, 18, 19, 20
 S_TREF, S_TSCALE_EXP = 21, 22
+#: the active law's parameters sp[S_BCS:S_BCS + BK.N_BCS] in the order of :mod:`cardiosim.materials.bcs`
+S_BCS = S_ES
+
+
+@njit(cache=True, inline="always")
+def bcs_of(sp):
+    """The active law's parameter block of ``sp`` (a view)."""
+    return sp[S_BCS:S_BCS + BK.N_BCS]
 S_THETA = 23  # velocity weight of the kinematic relation, 0.5 = mid-point
 N_SPHERE = 24
 
@@ -105,79 +115,6 @@ def passive_stress_dg(Ca, Cb, Wa, Wb, sp):
 
 
 @njit(cache=True, inline="always")
-def series_energy(e, ec, Es):
-    """Series-spring energy (E_s/2) e_s^2 with e_s = (e - ec)/(1 + 2 ec) [Pa]."""
-    s = (e - ec) / (1.0 + 2.0 * ec)
-    return 0.5 * Es * s * s
-
-
-@njit(cache=True, inline="always")
-def series_dg(e0, e1, c0, c1, Es):
-    """Symmetric Itoh-Abe discrete gradient of the series-spring energy.
-
-    Returns (tau_1D, dW_s/dec) such that tau de + g dec == W_s(e1,c1) - W_s(e0,c0) exactly.
-    Both differences have closed forms, so no division by a small increment occurs.
-    """
-    em = 0.5 * (e0 + e1)
-    q0 = 1.0 + 2.0 * c0
-    q1 = 1.0 + 2.0 * c1
-    # W_s is quadratic in e: the difference quotient is the derivative at the mid-point
-    tau = 0.5 * Es * ((em - c0) / (q0 * q0) + (em - c1) / (q1 * q1))
-    g = 0.0
-    for e in (e0, e1):
-        s0 = (e - c0) / q0
-        s1 = (e - c1) / q1
-        g += -0.25 * Es * (1.0 + 2.0 * e) * (s0 + s1) / (q0 * q1)
-    return tau, g
-
-
-@njit(cache=True, inline="always")
-def activation_rate(t_beat, T_beat, sp, ut, uv):
-    """Activation input u(t) [1/s] (BCS) or a(t) (simplified law) at time t_beat in the beat.
-
-    The published profile is defined for a beat of sp[S_TREF] s; its times are scaled by
-    (T_beat / T_ref)^exponent (0.5: Bazett-like, systole shortens less than diastole).
-    """
-    scale = (T_beat / sp[S_TREF]) ** sp[S_TSCALE_EXP]
-    ts = t_beat / scale
-    if sp[S_LAW] == 0.0:
-        return interp_clamped(ts, ut, uv)
-    g = sp[S_GAMMA]
-    splus = 0.5 * (1.0 + math.tanh((ts - sp[S_TSYS]) / g))
-    sminus = 0.5 * (1.0 - math.tanh((ts - sp[S_TDIA]) / g))
-    f = splus * sminus
-    return sp[S_ALPHA_MAX] * f + sp[S_ALPHA_MIN] * (1.0 - f)
-
-
-@njit(cache=True, inline="always")
-def active_update(ec0, ec1, tau0, kc0, om0, u, h, sp, n0x, n0y, m0x, m0y):
-    """Closed-form trapezoidal update of (omega, k_c, tau_c) for a given e_c increment.
-
-    BCS law with length dependence (Caruel 2014):
-      k_c' = -(|u|+ + om |u|- + alpha |ec'|) k_c + n0(ec) k0 |u|+
-      tau_c' = -(|u|+ + om |u|- + alpha |ec'|) tau_c + k_c ec' + n0(ec) sigma0 |u|+
-      om' = (m0(ec) - om) / alpha_r
-    Simplified law: tau' = -|a| tau + sigma_max |a|+ (k_c, om unused).
-    """
-    up = max(u, 0.0)
-    um = max(-u, 0.0)
-    if sp[S_LAW] != 0.0:
-        a = abs(u)
-        tau1 = ((1.0 - 0.5 * h * a) * tau0 + h * sp[S_SIGMA_MAX] * up) / (1.0 + 0.5 * h * a)
-        return tau1, kc0, om0
-    ecm = 0.5 * (ec0 + ec1)
-    decdt = (ec1 - ec0) / h
-    ar = sp[S_ALPHA_R]
-    om1 = ((1.0 - 0.5 * h / ar) * om0 + h * interp_clamped(ecm, m0x, m0y) / ar) / (1.0 + 0.5 * h / ar)
-    a = up + 0.5 * (om0 + om1) * um + sp[S_ALPHA] * abs(decdt)
-    n0 = interp_clamped(ecm, n0x, n0y)
-    kc1 = ((1.0 - 0.5 * h * a) * kc0 + h * n0 * sp[S_K0] * up) / (1.0 + 0.5 * h * a)
-    km = 0.5 * (kc0 + kc1)
-    tau1 = ((1.0 - 0.5 * h * a) * tau0 + h * (km * decdt + n0 * sp[S_SIGMA0] * up)) / (1.0 + 0.5 * h * a)
-    return tau1, kc1, om1
-
-
-@njit(cache=True, inline="always")
 def step_kinematics(y0, y1, R0):
     """Stretch a = 1 + y/R0, C = a^2 and fibre strain e = (C - 1)/2 at both ends of a step."""
     a0 = 1.0 + y0 / R0
@@ -207,7 +144,7 @@ def wall_residual(y1, ec1, st, h, u, W0, sp, n0x, n0y, m0x, m0y):
     # viscous stress eta C' (1 + 2 C^-6), from the pseudo-potential (eta/2) tr(E'^2) of an
     # incompressible shell; dissipation sig_v de = eta dC^2 (1 + 2 C^-6) / (2h) >= 0
     sig_v = sp[S_ETA] * (C1 - C0) / h * (1.0 + 2.0 * cm6)
-    tau1, kc1, om1 = active_update(ec0, ec1, st[X_TAU], st[X_KC], st[X_OM], u, h, sp, n0x, n0y, m0x, m0y)
+    tau1, kc1, om1 = BK.active_update(ec0, ec1, st[X_TAU], st[X_KC], st[X_OM], u, h, bcs_of(sp), n0x, n0y, m0x, m0y)
     taum = 0.5 * (st[X_TAU] + tau1)
     if sp[S_LAW] == 0.0:
         t1d, g = series_dg(e0, e1, ec0, ec1, sp[S_ES])
@@ -386,23 +323,10 @@ def wall_jacobian(y1, ec1, st, h, u, W0, sp, n0x, n0y, m0x, m0y):
     if sp[S_LAW] == 0.0:
         Es = sp[S_ES]
         t1d, _ = series_dg(e0, e1, ec0, ec1, Es)
-        q0 = 1.0 + 2.0 * ec0
-        q1 = 1.0 + 2.0 * ec1
-        em = 0.5 * (e0 + e1)
-        dt_de1 = 0.25 * Es * (1.0 / (q0 * q0) + 1.0 / (q1 * q1))
-        dt_dc1 = 0.5 * Es * (-1.0 / (q1 * q1) - 4.0 * (em - ec1) / (q1 * q1 * q1))
-        s0 = (e1 - ec0) / q0
-        s1 = (e1 - ec1) / q1
-        dg_de1 = -0.25 * Es / (q0 * q1) * (2.0 * (s0 + s1) + (1.0 + 2.0 * e1) * (1.0 / q0 + 1.0 / q1))
-        dg_dc1 = 0.0
-        for e in (e0, e1):
-            p = 1.0 + 2.0 * e
-            sa = (e - ec0) / q0
-            sb = (e - ec1) / q1
-            dg_dc1 += -0.25 * Es * p * (-p / (q0 * q1 * q1 * q1) - 2.0 * (sa + sb) / (q0 * q1 * q1))
+        dt_de1, dt_dc1, dg_de1, dg_dc1 = series_dg_derivatives(e0, e1, ec0, ec1, Es)
         dec = 1e-7
-        ta, _, _ = active_update(ec0, ec1, st[X_TAU], st[X_KC], st[X_OM], u, h, sp, n0x, n0y, m0x, m0y)
-        tb, _, _ = active_update(ec0, ec1 + dec, st[X_TAU], st[X_KC], st[X_OM], u, h, sp, n0x, n0y, m0x, m0y)
+        ta, _, _ = BK.active_update(ec0, ec1, st[X_TAU], st[X_KC], st[X_OM], u, h, bcs_of(sp), n0x, n0y, m0x, m0y)
+        tb, _, _ = BK.active_update(ec0, ec1 + dec, st[X_TAU], st[X_KC], st[X_OM], u, h, bcs_of(sp), n0x, n0y, m0x, m0y)
         dtaum = 0.5 * (tb - ta) / dec
         act = t1d
         dact_dy = dt_de1 * de1_dy
@@ -410,7 +334,7 @@ def wall_jacobian(y1, ec1, st, h, u, W0, sp, n0x, n0y, m0x, m0y):
         dF2dy = dg_de1 * de1_dy
         dF2dc = sp[S_MU] / h + dg_dc1 + dtaum
     else:
-        ta, _, _ = active_update(ec0, ec1, st[X_TAU], st[X_KC], st[X_OM], u, h, sp, n0x, n0y, m0x, m0y)
+        ta, _, _ = BK.active_update(ec0, ec1, st[X_TAU], st[X_KC], st[X_OM], u, h, bcs_of(sp), n0x, n0y, m0x, m0y)
         act = 0.5 * (st[X_TAU] + ta)
         dact_dy = 0.0
         dF1dc = 0.0
@@ -435,7 +359,7 @@ def step(st, h, t_beat, T_beat, sp, cp, pre_t, pre_p, ut, uv, n0x, n0y, m0x, m0y
     d0 = sp[S_D0]
     closed = cp[CK.C_LOOP] != 0.0
     tm = t_beat + 0.5 * h
-    u = activation_rate(tm, T_beat, sp, ut, uv)
+    u = BK.activation_rate(tm, T_beat, bcs_of(sp), ut, uv)
 
     y0 = st[X_Y]
     a0 = 1.0 + y0 / R0

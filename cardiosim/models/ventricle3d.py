@@ -29,7 +29,7 @@ import numpy as np
 from ..circulation import Circulation
 from ..errors import ParameterError, SolverError
 from ..io import json_default
-from ..fem import ActiveTension, Cavity, Clamp, Elastodynamics, Problem, RobinSupport
+from ..fem import ActiveTension, Cavity, Clamp, Elastodynamics, FibreActivation, Problem, RobinSupport
 from ..fem.measures import cavity_volume
 from ..units import ML, MMHG
 
@@ -198,14 +198,16 @@ class PVRow:
 
 
 class HeartbeatSimulation:
-    """A 3D ventricle beating against a circulation, under a prescribed active tension.
+    """A 3D ventricle beating against a circulation, under a prescribed active tension or the
+    Bestel-Clement-Sorine law at every quadrature point.
 
     Parameters
     ----------
     mesh : Mesh
         With ENDO (into the cavity), fibres, and the ``supports``' / ``clamped`` markers.
     material : a law of :mod:`cardiosim.materials`
-    active : callable t [s] -> T_a [Pa] (e.g. :func:`twitch`)
+    active : callable t [s] -> T_a [Pa] (e.g. :func:`twitch`), or a
+        :class:`~cardiosim.fem.FibreActivation` (e.g. :meth:`SphereParameters.fibre_activation`)
     circulation : Circulation
     period : float
         Heart period [s].
@@ -223,19 +225,21 @@ class HeartbeatSimulation:
                  eta: float = 0.0, scheme="generalized-alpha", base_point=(0.0, 0.0, 0.0),
                  formulation: str | None = "penalty", p_arterial: float = 80 * MMHG, tol: float = 1e-9,
                  jacobian_reuse: int = 20, linear_solver: str = "auto"):
-        if not callable(active):
-            raise ParameterError("active must be a function of time t [s] giving the tension [Pa]")
+        law_driven = isinstance(active, FibreActivation)
+        if not (callable(active) or law_driven):
+            raise ParameterError("active must be a function of time t [s] giving the tension [Pa], or a "
+                                 "FibreActivation")
         mesh.require("ENDO", *clamped)
         if mesh.fibres is None:
             raise ParameterError(f"mesh {mesh.name!r} has no fibres: the active tension acts along them")
         self.mesh, self.period = mesh, float(period)
         self.law = CirculationLaw(circulation, period, p_arterial)
-        loads = [Clamp(m) for m in clamped] + [ActiveTension(1.0, time_function=active)]
+        loads = [Clamp(m) for m in clamped] + ([] if law_driven else [ActiveTension(1.0, time_function=active)])
         self.problem = Problem(mesh, material, loads=loads, formulation=formulation, linear_solver=linear_solver)
         self.base_point = tuple(float(v) for v in base_point)
         self.cavity = Cavity("ENDO", self.law, self.base_point, pressure_tol=1e-6)
         self.dyn = Elastodynamics(self.problem, rho, eta, supports, scheme, tol=tol, cavity=self.cavity,
-                                  jacobian_reuse=jacobian_reuse)
+                                  jacobian_reuse=jacobian_reuse, activation=active if law_driven else None)
         self.material, self.active = material, active
         self.settings = {"period_s": self.period, "rho_kg_m3": float(rho), "eta_Pa_s": float(eta),
                          "scheme": str(scheme if isinstance(scheme, str) else type(scheme).__name__),
@@ -253,12 +257,18 @@ class HeartbeatSimulation:
 
     @classmethod
     def land_ellipsoid(cls, level: int = 2, order: int = 2, period: float = 0.8, peak_tension: float = 60e3,
-                       **kw) -> HeartbeatSimulation:
+                       activation: str = "twitch", sigma0: float = 250e3, **kw) -> HeartbeatSimulation:
         """The Land et al. (2015) ellipsoid (base clamped, fibres of its helix rule per cell,
         Guccione law of its Problem 3 with the penalty formulation) beating under
         :func:`twitch` (``peak_tension``, 0.35 s long, from 0.1 s into each beat) against
         the Caruel circulation (:meth:`Circulation.caruel2014`) scaled to its cavity: flows
-        times V_cavity / 120 mL at the same pressures. Kelvin-Voigt viscosity 10 Pa s."""
+        times V_cavity / 120 mL at the same pressures. Kelvin-Voigt viscosity 10 Pa s.
+        ``activation="bcs"``: instead of the twitch, the 0D sphere's Bestel-Clement-Sorine law
+        and parameters (:meth:`SphereParameters.caruel2014`) at every quadrature point, along
+        the fibres (delta = 0), with contractility ``sigma0`` [Pa]: 250 kPa by default, twice
+        the sphere's 124 kPa, because the Land ellipsoid's fibres are less stretched at end
+        diastole than the sphere's and the length dependence n0(e_c) then gives less force
+        (with 124 kPa its pressure peaks near 58 mmHg, below the arterial pressure)."""
         from ..geometry import TruncatedEllipsoid
         from ..materials import Guccione
 
@@ -267,10 +277,18 @@ class HeartbeatSimulation:
         m = m.with_fibres(g.fibres(m.points[m.cells[:, :4]].mean(axis=1)), at="cell")
         circ = Circulation.caruel2014().scaled(g.cavity_volume() / (120 * ML))
         kw.setdefault("eta", 10.0)
-        sim = cls(m, Guccione.land2015_problem3(), twitch(peak_tension, 0.35, period, onset=0.1), circ, period,
-                  base_point=(0.0, 0.0, g.base_z), **kw)
+        if activation == "twitch":
+            active = twitch(peak_tension, 0.35, period, onset=0.1)
+        elif activation == "bcs":
+            from .sphere import SphereParameters
+
+            active = SphereParameters.caruel2014().with_values({"sigma0": sigma0}).fibre_activation(period, delta=0.0)
+        else:
+            raise ParameterError(f"activation must be 'twitch' or 'bcs', got {activation!r}")
+        sim = cls(m, Guccione.land2015_problem3(), active, circ, period, base_point=(0.0, 0.0, g.base_z), **kw)
         sim.settings["setup"] = {"name": "land_ellipsoid", "level": int(level), "order": int(order),
-                                 "period_s": float(period), "peak_tension_Pa": float(peak_tension)}
+                                 "period_s": float(period), "peak_tension_Pa": float(peak_tension),
+                                 "activation": activation, **({"sigma0_Pa": float(sigma0)} if activation == "bcs" else {})}
         return sim
 
     def volume(self, x=None) -> float:
@@ -346,13 +364,15 @@ class HeartbeatSimulation:
     def checkpoint(self) -> dict[str, np.ndarray]:
         """The state of the run as plain arrays: time, step count, u/v/a (x: displacement
         then any pressures), the cavity pressure (the volume constraint's multiplier), the
-        circulation's state, the last recorded row and the Jacobian in reuse. The prescribed
-        activation is a function of time and has no state of its own."""
+        circulation's state, the active law's state per quadrature point (empty for a
+        prescribed tension, a function of time), the last recorded row and the Jacobian in
+        reuse."""
         s = self.dyn.state
         r = self.rows[-1]
         out = {"t_s": np.float64(s.t), "steps": np.int64(s.steps), "x": s.x.copy(), "v": s.v.copy(),
                "a": s.a.copy(), "cavity_p_Pa": np.float64(s.cavity_p),
                "circulation_state": np.array(s.law_state, float),
+               "active_state": np.array(s.active_state, float),
                "row": np.array([r.t, r.V, r.P, r.q_in, r.q_out, r.P_in, r.P_out, r.phase, r.iterations], float)}
         out.update(self.dyn.jacobian_checkpoint())
         return out
@@ -373,9 +393,13 @@ class HeartbeatSimulation:
         for name in ("x", "v", "a"):
             if np.shape(data[name]) != (n,) or not np.all(np.isfinite(data[name])):
                 raise ParameterError(f"{source}: field {name!r} must be {n} finite values")
+        act = np.array(data.get("active_state", np.zeros(0)), float)
+        if act.shape != self.dyn.state.active_state.shape or not np.all(np.isfinite(act)):
+            raise ParameterError(f"{source}: field 'active_state' must be {self.dyn.state.active_state.shape} finite "
+                                 f"values, got shape {act.shape}")
         self.dyn.state = DynamicState(float(data["t_s"]), np.array(data["x"], float), np.array(data["v"], float),
                                       np.array(data["a"], float), int(data["steps"]), float(data["cavity_p_Pa"]),
-                                      np.array(data["circulation_state"], float))
+                                      np.array(data["circulation_state"], float), act)
         self.dyn.restore_jacobian({k: v for k, v in data.items() if k.startswith("jac_")})
         r = np.asarray(data["row"], float)
         self.rows = [PVRow(*(float(v) for v in r[:7]), int(r[7]), int(r[8]))]
@@ -391,7 +415,12 @@ class HeartbeatSimulation:
         if self._dNdX is None:
             self._dNdX, self._frames = centroid_gradients(self.mesh), cell_frames(self.mesh)
         s, nu = self.dyn.state, self.dyn.n_u
-        Ta = self.problem.active_tension_at(s.t).mean(axis=1)
+        if self.dyn.activation is not None:
+            from ..materials.bcs import Q_TAU
+
+            Ta = s.active_state[:, :, Q_TAU].mean(axis=1)  # the contractile stress tau_c
+        else:
+            Ta = self.problem.active_tension_at(s.t).mean(axis=1)
         out = {"displacement_m": s.x[:nu].reshape(-1, 3).copy(), "velocity_m_s": s.v[:nu].reshape(-1, 3).copy()}
         out.update(wall_fields(self.mesh, self.material, s.x[:nu], Ta, self._dNdX, self._frames))
         return out
