@@ -10,7 +10,7 @@ is t itself: every load rises together, in proportion to the load factor.
   one per cell, or one per quadrature point;
 * :class:`Springs`: Robin condition, traction -k u [Pa/m] on a marker (time function
   default :func:`constant`: present throughout);
-* :class:`Clamp`: u = 0 on the nodes of a marker.
+* :class:`Clamp`: u = 0 (or some of its components) on the nodes of a marker.
 
 A time function is any callable float -> float; :func:`ramp`, :func:`constant` and
 :func:`delayed_ramp` cover the common cases.
@@ -170,12 +170,20 @@ class Springs(_TimeCourse):
 
 @dataclass(frozen=True)
 class Clamp:
-    """Homogeneous Dirichlet condition: u = 0 on every node of ``marker``."""
+    """Homogeneous Dirichlet condition: u_i = 0 for i in ``components`` (default all three:
+    u = 0) on every node of ``marker``. One component on a plane of symmetry through the
+    origin normal to that axis (e.g. ``Clamp("XSYM", (0,))``) is the symmetry condition."""
 
     marker: str
+    components: tuple = (0, 1, 2)
 
     def __post_init__(self):
         object.__setattr__(self, "marker", str(self.marker))
+        comps = tuple(int(c) for c in self.components)
+        if not comps or len(set(comps)) != len(comps) or any(c not in (0, 1, 2) for c in comps):
+            raise ParameterError(f"Clamp on {self.marker!r}: components must be distinct values of 0, 1, 2, "
+                                 f"got {self.components!r}")
+        object.__setattr__(self, "components", tuple(sorted(comps)))
 
 
 #: what a problem's ``loads`` may hold

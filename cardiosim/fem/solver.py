@@ -200,7 +200,8 @@ class Problem:
         if formulation == "mixed":
             self.prm[-1] = 0.0  # J = 1 is held by the multiplier, not the penalty
         self.kind = int(material.kind)
-        self.fixed = space.marker_dofs(self.clamped)
+        fixed = [space.marker_dofs((c.marker,), c.components) for c in clamps]
+        self.fixed = np.unique(np.concatenate(fixed)) if fixed else np.zeros(0, np.int64)
         self.free = np.setdiff1d(np.arange(space.n_dofs), self.fixed)
         self._surface = [(ld, space.facet_data(ld.marker)) for ld in surface]
         ne, nq = m.n_cells, space.n_quadrature_points

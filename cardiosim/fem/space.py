@@ -162,14 +162,15 @@ class FunctionSpace:
                                     self.pattern.locate(fdofs))
         return self._facets[marker]
 
-    def marker_dofs(self, markers) -> np.ndarray:
-        """Displacement unknowns (all three components) of the nodes of ``markers``."""
+    def marker_dofs(self, markers, components=(0, 1, 2)) -> np.ndarray:
+        """Displacement unknowns (the given components, default all three) of the nodes of
+        ``markers``."""
         markers = tuple(markers)
         if not markers:
             return np.zeros(0, np.int64)
         self.mesh.require(*markers)
         nodes = np.unique(np.concatenate([self.mesh.facets[k].ravel() for k in markers]))
-        return (nodes[:, None] * 3 + np.arange(3)).ravel()
+        return (nodes[:, None] * 3 + np.asarray(components, np.int64)).ravel()
 
 
 def _orthonormal(R):

@@ -10,6 +10,13 @@ hemispherical mesh and its mirror image in z = 0, joined at the equator.
 
 Markers as on the ellipsoid: ENDO and EPI (facets oriented outward from the wall, so ENDO
 facets point into the cavity) and, when truncated, BASE.
+
+:meth:`SphericalShell.octant_mesh`: one eighth of the whole shell (x >= 0, y >= 0, z <= 0),
+its three cut planes marked XSYM, YSYM and BASE: with the symmetry conditions u_x = 0,
+u_y = 0, u_z = 0 on them it is the whole shell under loads with the sphere's symmetry, at an
+eighth of the cost (no rigid motion left, no pole). Its surface is a cube-sphere corner
+(the three faces of a cube's corner projected onto the sphere), triangulated, extruded
+radially into prisms and split into tetrahedra by the sorted-vertex rule (conforming).
 """
 
 from __future__ import annotations
@@ -20,7 +27,7 @@ import numpy as np
 
 from ..errors import MeshError, ParameterError
 from .ellipsoid import TruncatedEllipsoid
-from .mesh import Mesh
+from .mesh import Mesh, TET_EDGES, boundary_facets
 
 #: tetra10 / triangle6 node orders after swapping vertices 1 and 2 (reverses the
 #: orientation, which the mirror image has reversed already)
@@ -100,6 +107,101 @@ class SphericalShell:
         if self.truncated:
             return Mesh(m.points, m.cells, m.facets, name=f"half-shell-L{int(level)}{suffix}")
         return _mirror_z(m, f"shell-L{int(level)}{suffix}").check()
+
+    def octant_mesh(self, level: int = 1, order: int = 2, layers: int = 1) -> Mesh:
+        """The eighth x >= 0, y >= 0, z <= 0 of the whole shell (see the module docstring):
+        4 ``level`` x 4 ``level`` quads on each cube-corner face, ``layers`` through the wall,
+        P1 or P2 (mid-nodes on the exact spheres and planes). Markers ENDO, EPI, XSYM, YSYM,
+        BASE. Its cavity is :meth:`cavity_volume` / 8 (with base_z None)."""
+        if self.truncated:
+            raise MeshError("octant_mesh is an eighth of the whole shell: make the SphericalShell without base_z")
+        if int(level) < 1 or int(layers) < 1:
+            raise MeshError(f"octant mesh: level and layers must be >= 1, got {level}, {layers}")
+        if order not in (1, 2):
+            raise MeshError(f"octant mesh: order must be 1 or 2, got {order}")
+        name = f"shell-octant-L{int(level)}-T{int(layers)}" + ("-P2" if order == 2 else "")
+        return _octant(self.r_inner, self.r_outer, 4 * int(level), int(layers), order, name)
+
+    def octant_fibres(self, x: np.ndarray) -> np.ndarray:
+        """Frames (n, 3, 3) at points x: rows f0 (circumferential, about z), s0 (along the
+        meridian) and n0 (radial, outward): f0 and s0 tangent to the spheres."""
+        x = np.asarray(x, float)
+        n0 = x / np.linalg.norm(x, axis=1, keepdims=True)
+        f0 = np.stack([-x[:, 1], x[:, 0], np.zeros(len(x))], axis=1)
+        f0 /= np.linalg.norm(f0, axis=1, keepdims=True)
+        s0 = np.cross(n0, f0)
+        return np.stack([f0, s0, n0], axis=1)
+
+
+def _octant_surface(n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Unit-sphere points and triangles of the cube-sphere corner x, y >= 0, z <= 0, n x n
+    quads on each of its three faces."""
+    t = np.linspace(0.0, 1.0, n + 1)
+    a, b = np.meshgrid(t, t, indexing="ij")
+    one = np.ones_like(a)
+    faces = [np.stack([one, a, -b], -1), np.stack([a, one, -b], -1), np.stack([a, b, -one], -1)]
+    pts, quads = [], []
+    for k, f in enumerate(faces):
+        idx = k * (n + 1) ** 2 + np.arange((n + 1) ** 2).reshape(n + 1, n + 1)
+        pts.append(f.reshape(-1, 3))
+        quads.append(np.stack([idx[:-1, :-1], idx[1:, :-1], idx[1:, 1:], idx[:-1, 1:]], -1).reshape(-1, 4))
+    pts = np.vstack(pts)
+    pts /= np.linalg.norm(pts, axis=1, keepdims=True)
+    # the faces share their seams: merge coincident points
+    _, first, inv = np.unique(np.round(pts, 12), axis=0, return_index=True, return_inverse=True)
+    order = np.argsort(first)
+    renum = np.empty_like(order)
+    renum[order] = np.arange(len(order))
+    pts = pts[first[order]]
+    q = renum[inv.reshape(-1)][np.vstack(quads)]
+    tris = np.vstack([q[:, [0, 1, 2]], q[:, [0, 2, 3]]])
+    return pts, tris
+
+
+def _octant(r_inner: float, r_outer: float, n: int, layers: int, order: int, name: str) -> Mesh:
+    dirs, tris = _octant_surface(n)
+    ns = len(dirs)
+    radii = np.linspace(r_inner, r_outer, layers + 1)
+    points = np.vstack([r * dirs for r in radii])
+    cells = []
+    for k in range(layers):
+        lo, hi = k * ns, (k + 1) * ns
+        for tri in np.sort(tris, axis=1):   # sorted-vertex prism split: conforming side faces
+            a, b, c = tri
+            cells += [[a + lo, b + lo, c + lo, a + hi], [b + lo, c + lo, a + hi, b + hi],
+                      [c + lo, a + hi, b + hi, c + hi]]
+    cells = np.array(cells, dtype=np.int64)
+    x = points[cells]
+    vol = np.einsum("ij,ij->i", np.cross(x[:, 1] - x[:, 0], x[:, 2] - x[:, 0]), x[:, 3] - x[:, 0])
+    cells[vol < 0] = cells[vol < 0][:, [0, 2, 1, 3]]
+    tmp = Mesh(points, cells, {}, name=name)
+    if order == 2:
+        edges = np.sort(cells[:, TET_EDGES].reshape(-1, 2), axis=1)
+        uniq, inv = np.unique(edges, axis=0, return_inverse=True)
+        p0, p1 = points[uniq[:, 0]], points[uniq[:, 1]]
+        r0, r1 = np.linalg.norm(p0, axis=1), np.linalg.norm(p1, axis=1)
+        d = p0 / r0[:, None] + p1 / r1[:, None]
+        mids = d / np.linalg.norm(d, axis=1, keepdims=True) * (0.5 * (r0 + r1))[:, None]
+        cells = np.hstack([cells, len(points) + inv.reshape(len(cells), 6)])
+        points = np.vstack([points, mids])
+        lookup = {tuple(e): len(tmp.points) + i for i, e in enumerate(uniq)}
+    bf = boundary_facets(tmp)
+    xb = points[bf]
+    scale = 1e-9 * r_outer
+    rb = np.linalg.norm(xb, axis=2)
+    groups = {"XSYM": np.all(np.abs(xb[..., 0]) < scale, axis=1), "YSYM": np.all(np.abs(xb[..., 1]) < scale, axis=1),
+              "BASE": np.all(np.abs(xb[..., 2]) < scale, axis=1),
+              "ENDO": np.all(np.abs(rb - r_inner) < scale, axis=1), "EPI": np.all(np.abs(rb - r_outer) < scale, axis=1)}
+    if not np.all(sum(g.astype(int) for g in groups.values()) == 1):
+        raise MeshError(f"{name}: a boundary facet is on no marker or on two")
+    facets = {}
+    for k, sel in groups.items():
+        f = bf[sel]
+        if order == 2:
+            m = [[lookup[tuple(sorted((t[i], t[j])))] for i, j in ((0, 1), (1, 2), (0, 2))] for t in f]
+            f = np.hstack([f, np.array(m, dtype=np.int64).reshape(-1, 3)])
+        facets[k] = f
+    return Mesh(points, cells, facets, name=name).check()
 
 
 def _ball_below(r: float, z: float | None) -> float:

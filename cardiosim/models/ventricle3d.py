@@ -211,7 +211,7 @@ class HeartbeatSimulation:
     circulation : Circulation
     period : float
         Heart period [s].
-    clamped : markers held fixed (e.g. ("BASE",))
+    clamped : markers held fixed (e.g. ("BASE",)), or :class:`~cardiosim.fem.Clamp` s of some components
     supports : Robin supports (e.g. a soft epicardial spring)
     rho, eta : density [kg/m^3], Kelvin-Voigt viscosity [Pa s]
     scheme : a scheme of :class:`~cardiosim.fem.Elastodynamics`
@@ -221,7 +221,7 @@ class HeartbeatSimulation:
     """
 
     def __init__(self, mesh, material, active: Callable[[float], float], circulation: Circulation, period: float,
-                 clamped: Sequence[str] = ("BASE",), supports: Sequence[RobinSupport] = (), rho: float = 1000.0,
+                 clamped: Sequence[str | Clamp] = ("BASE",), supports: Sequence[RobinSupport] = (), rho: float = 1000.0,
                  eta: float = 0.0, scheme="generalized-alpha", base_point=(0.0, 0.0, 0.0),
                  formulation: str | None = "penalty", p_arterial: float = 80 * MMHG, tol: float = 1e-9,
                  jacobian_reuse: int = 20, linear_solver: str = "auto"):
@@ -229,12 +229,13 @@ class HeartbeatSimulation:
         if not (callable(active) or law_driven):
             raise ParameterError("active must be a function of time t [s] giving the tension [Pa], or a "
                                  "FibreActivation")
-        mesh.require("ENDO", *clamped)
+        clamps = [c if isinstance(c, Clamp) else Clamp(c) for c in clamped]
+        mesh.require("ENDO", *[c.marker for c in clamps])
         if mesh.fibres is None:
             raise ParameterError(f"mesh {mesh.name!r} has no fibres: the active tension acts along them")
         self.mesh, self.period = mesh, float(period)
         self.law = CirculationLaw(circulation, period, p_arterial)
-        loads = [Clamp(m) for m in clamped] + ([] if law_driven else [ActiveTension(1.0, time_function=active)])
+        loads = clamps + ([] if law_driven else [ActiveTension(1.0, time_function=active)])
         self.problem = Problem(mesh, material, loads=loads, formulation=formulation, linear_solver=linear_solver)
         self.base_point = tuple(float(v) for v in base_point)
         self.cavity = Cavity("ENDO", self.law, self.base_point, pressure_tol=1e-6)
@@ -244,11 +245,14 @@ class HeartbeatSimulation:
         self.settings = {"period_s": self.period, "rho_kg_m3": float(rho), "eta_Pa_s": float(eta),
                          "scheme": str(scheme if isinstance(scheme, str) else type(scheme).__name__),
                          "formulation": formulation, "tol": float(tol), "jacobian_reuse": int(jacobian_reuse),
-                         "clamped": list(clamped), "supports": [s.marker for s in supports],
+                         "clamped": [c.marker if c.components == (0, 1, 2) else [c.marker, list(c.components)]
+                                     for c in clamps], "supports": [s.marker for s in supports],
                          "base_point_m": list(self.base_point), "p_arterial_Pa": float(p_arterial),
                          "material": {"law": type(material).__name__, **_fields(material)},
                          "activation": getattr(active, "settings", {"law": "prescribed"})}
         self.rows: list[PVRow] = []
+        #: the mesh is 1 / volume_factor of the ventricle (its circulation scaled to match)
+        self.volume_factor = 1.0
         #: rows before this index were not computed by this run (its initial or restored state)
         self.first_computed = 1
         s = self.dyn.state
@@ -291,14 +295,49 @@ class HeartbeatSimulation:
                                  "activation": activation, **({"sigma0_Pa": float(sigma0)} if activation == "bcs" else {})}
         return sim
 
+    @classmethod
+    def sphere_octant(cls, params, r_inner: float, thickness: float, level: int = 1, layers: int = 1,
+                      order: int = 2, period: float = 0.8, kappa: float | None = None,
+                      circulation: Circulation | None = None, **kw) -> HeartbeatSimulation:
+        """A thick spherical shell with the 0D sphere's laws, beating against its circulation:
+        the 3D counterpart of :class:`SphereModel` (Caruel et al. 2014).
+
+        One eighth of the shell (:meth:`SphericalShell.octant_mesh`, symmetry conditions on
+        its three planes), the Caruel passive law and the BCS active law of ``params`` (a
+        :class:`SphereParameters`) spread evenly in the tangent plane (delta = 1/2: the 0D
+        model's assumptions), its wall viscosity eta and density, and ``circulation``
+        (default :meth:`Circulation.caruel2014`, the 0D default) scaled to the eighth; the
+        recorded volumes and flows are the whole shell's. ``kappa``: the penalty [Pa]
+        (default 1000 x the law's small-strain fibre modulus)."""
+        from ..geometry import SphericalShell
+        from ..materials import Caruel
+
+        g = SphericalShell(r_inner, r_inner + thickness)
+        m = g.octant_mesh(level, order=order, layers=layers)
+        m = m.with_fibres(g.octant_fibres(m.points[m.cells[:, :4]].mean(axis=1)), at="cell")
+        law = Caruel(C0=params.C0, C1=params.C1, C2=params.C2, C3=params.C3, delta=0.5, kappa=kappa)
+        circ = (Circulation.caruel2014() if circulation is None else circulation).scaled(1.0 / 8.0)
+        kw.setdefault("eta", params.eta)
+        kw.setdefault("rho", params.rho)
+        sim = cls(m, law, params.fibre_activation(period, delta=0.5), circ, period,
+                  clamped=(Clamp("XSYM", (0,)), Clamp("YSYM", (1,)), Clamp("BASE", (2,))), **kw)
+        sim.volume_factor = 8.0
+        sim.rows[0] = dataclasses.replace(sim.rows[0], V=sim.volume())
+        sim.settings["setup"] = {"name": "sphere_octant", "r_inner_m": float(r_inner), "thickness_m": float(thickness),
+                                 "level": int(level), "layers": int(layers), "order": int(order),
+                                 "period_s": float(period)}
+        return sim
+
     def volume(self, x=None) -> float:
-        """Cavity volume [m^3] of the state (default: the current one)."""
+        """Cavity volume [m^3] of the state (default: the current one); of the whole
+        ventricle when the mesh is a symmetric part of it (``volume_factor``)."""
         x = self.dyn.state.x if x is None else x
-        return cavity_volume(self.mesh, x[: self.dyn.n_u], "ENDO", self.base_point)
+        return self.volume_factor * cavity_volume(self.mesh, x[: self.dyn.n_u], "ENDO", self.base_point)
 
     def _record(self, t, p, q, P, phase, its):
-        self.rows.append(PVRow(t, self.volume(), p, float(q[0]), float(q[1]), float(P[0]), float(P[1]), phase,
-                               its))
+        k = self.volume_factor
+        self.rows.append(PVRow(t, self.volume(), p, k * float(q[0]), k * float(q[1]), float(P[0]), float(P[1]),
+                               phase, its))
 
     def step(self, dt: float):
         s0 = self.dyn.state.copy()

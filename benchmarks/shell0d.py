@@ -1,0 +1,108 @@
+"""The 3D thick spherical shell against the 0D sphere it reduces to (Caruel et al. 2014).
+
+For each wall thickness ratio d/R and mesh, the 0D sphere (:class:`cardiosim.SphereModel`,
+R0 = the shell's inner radius, d0 = its thickness) and the 3D shell
+(:meth:`cardiosim.models.HeartbeatSimulation.sphere_octant`: an eighth of the shell with
+symmetry planes, the Caruel passive law and the BCS active law at every quadrature point,
+both spread evenly in the tangent plane, P2) beat against the same circulation (the 0D
+default, :meth:`Circulation.caruel2014`) to their last beat. Parameters: the Caruel 2014 set
+with every stress-like one (C0, C2, E_s, k0, sigma0, eta, mu) scaled by (0.6 / (d/R)), so
+that thickness times stress, hence the pressures, stay those of the 0D default (d/R = 0.6).
+
+Prints one JSON line. Keys:
+  rows     per (ratio, level, layers): dofs, EDV_3d_mL, ESV_3d_mL, peak_P_3d_mmHg, EDV_0d_mL,
+           ESV_0d_mL, peak_P_0d_mmHg, EDV_diff_pct, ESV_diff_pct, peak_P_diff_pct (3D - 0D over
+           0D, last beat), limit_cycle_change (3D, EDV and ESV between the last two beats),
+           wall_s
+  thinnest_max_diff_pct   the largest of the three differences at the thinnest ratio, finest mesh
+  dt_3d_s, dt_0d_s, beats
+Run: python benchmarks/shell0d.py [--ratios 0.1,0.05,0.025] [--levels 1] [--layers 1] [--beats 3]
+     [--dt 0.002] [--jobs N]   --quick: ratio 0.1, level 1, 1 beat at 8 ms (results/quick/).
+Writes benchmarks/results/shell0d.json (levels 1), shell0d_L<l>[_L<m>].json (other levels).
+"""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("NUMBA_NUM_THREADS", "1")
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+os.environ.setdefault("MKL_NUM_THREADS", "1")
+
+import argparse  # noqa: E402
+import dataclasses  # noqa: E402
+import time  # noqa: E402
+
+from _jobs import default_jobs, run_jobs  # noqa: E402
+from _record import record  # noqa: E402
+
+DEFAULT_RATIO = 0.6  # d0 / R0 of the Caruel 2014 set: 14.2 mm / 23.6 mm
+
+
+def shell_parameters(ratio: float):
+    """The Caruel 2014 sphere with wall thickness ratio d/R and the same pressures."""
+    import cardiosim as cs
+
+    p = cs.SphereParameters.caruel2014()
+    s = (p.d0 / p.R0) / ratio
+    return dataclasses.replace(p, d0=ratio * p.R0, C0=p.C0 * s, C2=p.C2 * s, Es=p.Es * s, k0=p.k0 * s,
+                               sigma0=p.sigma0 * s, eta=p.eta * s, mu=p.mu * s)
+
+
+def one(args: tuple) -> dict:
+    import cardiosim as cs
+    from cardiosim.models import HeartbeatSimulation
+
+    ratio, level, layers, beats, dt, dt0 = args
+    p = shell_parameters(ratio)
+    b0 = cs.SphereModel(params=p, dt=dt0).simulate(beats=beats, hr=75.0).beats.iloc[-1]
+    t0 = time.perf_counter()
+    sim = HeartbeatSimulation.sphere_octant(p, p.R0, p.d0, level=level, layers=layers, period=0.8)
+    sim.run(beats, dt)
+    wall = time.perf_counter() - t0
+    bs = sim.beats()
+    b3 = bs[-1]
+    change = None
+    if len(bs) >= 2:
+        change = max(abs(bs[-1][k] / bs[-2][k] - 1.0) for k in ("EDV_mL", "ESV_mL"))
+    row = {"ratio": ratio, "level": level, "layers": layers, "dofs": int(sim.dyn.n),
+           "EDV_3d_mL": float(b3["EDV_mL"]), "ESV_3d_mL": float(b3["ESV_mL"]),
+           "peak_P_3d_mmHg": float(b3["peak_P_mmHg"]), "EDV_0d_mL": float(b0["EDV_mL"]),
+           "ESV_0d_mL": float(b0["ESV_mL"]), "peak_P_0d_mmHg": float(b0["Pv_max_mmHg"]),
+           "limit_cycle_change": change, "wall_s": wall}
+    for k3, k0, name in (("EDV_3d_mL", "EDV_0d_mL", "EDV_diff_pct"), ("ESV_3d_mL", "ESV_0d_mL", "ESV_diff_pct"),
+                         ("peak_P_3d_mmHg", "peak_P_0d_mmHg", "peak_P_diff_pct")):
+        row[name] = 100.0 * (row[k3] / row[k0] - 1.0)
+    return row
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--ratios", default="0.1,0.05,0.025", help="wall thickness over inner radius, comma-separated")
+    ap.add_argument("--levels", default="1", help="mesh levels, comma-separated")
+    ap.add_argument("--layers", type=int, default=1, help="elements through the wall")
+    ap.add_argument("--beats", type=int, default=3)
+    ap.add_argument("--dt", type=float, default=0.002, help="3D time step [s]")
+    ap.add_argument("--dt0", type=float, default=0.0005, help="0D time step [s]")
+    ap.add_argument("--jobs", type=int, default=default_jobs(), help="processes (default $CARDIOSIM_BENCH_JOBS or 1)")
+    ap.add_argument("--quick", action="store_true", help="ratio 0.1, level 1, 1 beat at 8 ms (results/quick/)")
+    a = ap.parse_args()
+    if a.quick:
+        a.ratios, a.levels, a.beats, a.dt, a.dt0 = "0.1", "1", 1, 0.008, 0.002
+    ratios = [float(r) for r in a.ratios.split(",") if r.strip()]
+    levels = [int(v) for v in a.levels.split(",") if v.strip()]
+    pieces = [(r, lv, a.layers, a.beats, a.dt, a.dt0) for r in ratios for lv in levels]
+    # the longest first: the finest mesh of the thinnest shell
+    pieces.sort(key=lambda x: (-x[1], x[0]))
+    rows = sorted(run_jobs(one, pieces, a.jobs), key=lambda r: (-r["ratio"], r["level"]))
+    thin = [r for r in rows if r["ratio"] == min(ratios)]
+    best = max(thin, key=lambda r: r["level"])
+    result = {"rows": rows, "dt_3d_s": a.dt, "dt_0d_s": a.dt0, "beats": a.beats,
+              "thinnest_max_diff_pct": max(abs(best[k]) for k in ("EDV_diff_pct", "ESV_diff_pct", "peak_P_diff_pct"))}
+    name = "shell0d" if levels == [1] or a.quick else "shell0d_" + "_".join(f"L{lv}" for lv in levels)
+    record(name, result, a)
+
+
+if __name__ == "__main__":
+    main()
