@@ -300,6 +300,35 @@ def t_heartbeat(r: dict, d: dict) -> str:
     return out
 
 
+def t_shell0d() -> str:
+    """The 3D shell against the 0D sphere: every shell0d*.json, one table."""
+    how = "python benchmarks/shell0d.py [--levels 2]"
+    docs = [d for d in (load(p.stem) for p in sorted((RESULTS).glob("shell0d*.json"))) if d is not None]
+    if not docs:
+        return missing("shell0d", how)
+    rows = []
+    for d in docs:
+        r = d["result"]
+        for x in r["rows"]:
+            if "failed" in x:
+                rows.append([f"{x['ratio']:g}", f"L{x['level']}", num(x["dofs"]), "failed: " + x["failed"][:80]]
+                            + [""] * 7)
+                continue
+            lc = x["limit_cycle_change"]
+            rows.append([f"{x['ratio']:g}", f"L{x['level']}, {x['layers']} layer" + ("s" if x["layers"] > 1 else ""),
+                         num(x["dofs"]), f"{x['EDV_3d_mL']:.1f} / {x['EDV_0d_mL']:.1f}",
+                         f"{x['ESV_3d_mL']:.1f} / {x['ESV_0d_mL']:.1f}",
+                         f"{x['peak_P_3d_mmHg']:.1f} / {x['peak_P_0d_mmHg']:.1f}",
+                         f"{x['EDV_diff_pct']:+.2f} %", f"{x['ESV_diff_pct']:+.2f} %", f"{x['peak_P_diff_pct']:+.2f} %",
+                         "-" if lc is None else f"{100 * lc:.2f} %", f"{x['wall_s']:.0f}"])
+    r0 = docs[0]["result"]
+    head = (f"3D shell (an eighth, P2, {r0['dt_3d_s'] * 1e3:g} ms steps) against the 0D sphere "
+            f"({r0['dt_0d_s'] * 1e3:g} ms steps), beat {r0['beats']}; values 3D / 0D, differences (3D - 0D) / 0D.\n\n")
+    return (provenance(docs, how) + "\n" + head
+            + table(["d/R", "mesh", "unknowns", "EDV [mL]", "ESV [mL]", "peak P [mmHg]", "EDV diff", "ESV diff",
+                     "peak P diff", "last-beat change", "wall [s]"], rows))
+
+
 @from_results("assembly", "python benchmarks/assembly.py")
 def t_assembly(r: dict, d: dict) -> str:
     p1, th = r["linear_elasticity_P1"], r["guccione_taylor_hood_P2P1"]
@@ -590,7 +619,7 @@ def t_coverage(r: dict, d: dict) -> str:
     return out
 
 
-RENDER = {"heartbeat": t_heartbeat, "sphere0d": t_sphere0d, "coverage": t_coverage, "sphere0d-accuracy": t_sphere0d_accuracy,
+RENDER = {"heartbeat": t_heartbeat, "shell0d": t_shell0d, "sphere0d": t_sphere0d, "coverage": t_coverage, "sphere0d-accuracy": t_sphere0d_accuracy,
           "sphere0d-checkouts": t_sphere0d_checkouts, "land2015": t_land2015, "land2015-time": t_land2015_time,
           "assembly": t_assembly, "linear-solvers": t_linear_solvers, "signals": t_signals,
           "assimilation": t_assimilation, "cardiac-output": t_cardiac_output, "readme-speed": t_readme_speed,

@@ -442,18 +442,21 @@ class Elastodynamics:
 
     def _advance(self, s0: DynamicState, dt: float, info: StepInfo, depth: int = 0) -> DynamicState:
         x, p1, it, hist, power = self._newton(s0, dt, info)
+        act = None
+        if x is not None and self.activation is not None:
+            # the law's state at the accepted iterate (Newton's last residual was one update before it);
+            # a point that cannot be solved there fails the step, which is then cut
+            nu = self.n_u
+            v1, a1 = self._end_of_step(s0, x[:nu], dt)
+            act = self._activation_step(s0, self._stage_values(s0, x[:nu], v1, a1)[0], dt)
+            if act is None:
+                x = None
         if x is not None:
             nu = self.n_u
             v1, a1 = self._end_of_step(s0, x[:nu], dt)
             s1 = DynamicState(s0.t + dt, x, np.zeros(self.n), np.zeros(self.n), s0.steps)
             s1.v[:nu], s1.a[:nu] = v1, a1
-            if self.activation is not None:
-                # the state at the accepted iterate (Newton's last residual was one update before it)
-                uf = self._stage_values(s0, x[:nu], v1, a1)[0]
-                act = self._activation_step(s0, uf, dt)
-                if act is None:
-                    raise SolverError(f"{self.problem.mesh.name}: the active law failed at the accepted state of "
-                                      f"the step from t = {s0.t:.6g} s", s0.t, s0.as_dict())
+            if act is not None:
                 s1.active_state = act[2]
             if self.cavity is not None:
                 s1.cavity_p = float(p1)

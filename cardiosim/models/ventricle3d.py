@@ -218,13 +218,15 @@ class HeartbeatSimulation:
     base_point : a point of the plane closing the cavity [m]
     formulation : "penalty" or "mixed" (Taylor-Hood P2-P1)
     p_arterial : arterial pressure at the start [Pa]
+    tol, pressure_tol : Newton's tolerances on the displacement update [m] and the cavity
+        pressure's [Pa]
     """
 
     def __init__(self, mesh, material, active: Callable[[float], float], circulation: Circulation, period: float,
                  clamped: Sequence[str | Clamp] = ("BASE",), supports: Sequence[RobinSupport] = (), rho: float = 1000.0,
                  eta: float = 0.0, scheme="generalized-alpha", base_point=(0.0, 0.0, 0.0),
                  formulation: str | None = "penalty", p_arterial: float = 80 * MMHG, tol: float = 1e-9,
-                 jacobian_reuse: int = 20, linear_solver: str = "auto"):
+                 jacobian_reuse: int = 20, linear_solver: str = "auto", pressure_tol: float = 1e-6):
         law_driven = isinstance(active, FibreActivation)
         if not (callable(active) or law_driven):
             raise ParameterError("active must be a function of time t [s] giving the tension [Pa], or a "
@@ -238,7 +240,7 @@ class HeartbeatSimulation:
         loads = clamps + ([] if law_driven else [ActiveTension(1.0, time_function=active)])
         self.problem = Problem(mesh, material, loads=loads, formulation=formulation, linear_solver=linear_solver)
         self.base_point = tuple(float(v) for v in base_point)
-        self.cavity = Cavity("ENDO", self.law, self.base_point, pressure_tol=1e-6)
+        self.cavity = Cavity("ENDO", self.law, self.base_point, pressure_tol=pressure_tol)
         self.dyn = Elastodynamics(self.problem, rho, eta, supports, scheme, tol=tol, cavity=self.cavity,
                                   jacobian_reuse=jacobian_reuse, activation=active if law_driven else None)
         self.material, self.active = material, active
@@ -319,6 +321,10 @@ class HeartbeatSimulation:
         circ = (Circulation.caruel2014() if circulation is None else circulation).scaled(1.0 / 8.0)
         kw.setdefault("eta", params.eta)
         kw.setdefault("rho", params.rho)
+        # a thin wall of stiff scaled parameters: round-off in the updates reaches 1e-9 m and
+        # 1e-6 Pa; these are 4e-7 of the radius and 1e-8 of the pressures
+        kw.setdefault("tol", 1e-8)
+        kw.setdefault("pressure_tol", 1e-4)
         sim = cls(m, law, params.fibre_activation(period, delta=0.5), circ, period,
                   clamped=(Clamp("XSYM", (0,)), Clamp("YSYM", (1,)), Clamp("BASE", (2,))), **kw)
         sim.volume_factor = 8.0
