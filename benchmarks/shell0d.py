@@ -5,9 +5,9 @@ R0 = the shell's inner radius, d0 = its thickness) and the 3D shell
 (:meth:`cardiosim.models.HeartbeatSimulation.sphere_octant`: an eighth of the shell with
 symmetry planes, the Caruel passive law and the BCS active law at every quadrature point,
 both spread evenly in the tangent plane, P2) beat against the same circulation (the 0D
-default, :meth:`Circulation.caruel2014`) to their last beat. Parameters: the Caruel 2014 set
-with every stress-like one (C0, C2, E_s, k0, sigma0, eta, mu) scaled by (0.6 / (d/R)), so
-that thickness times stress, hence the pressures, stay those of the 0D default (d/R = 0.6).
+default, :meth:`Circulation.caruel2014`) to their last beat. Parameters:
+:meth:`SphereParameters.caruel2014_wall` (the Caruel 2014 set with every stress-like one
+scaled by 0.6 / (d/R), so that the pressures stay those of the 0D default, d/R = 0.6).
 
 Prints one JSON line. Keys:
   rows     per (ratio, level, layers): dofs, EDV_3d_mL, ESV_3d_mL, peak_P_3d_mmHg, EDV_0d_mL,
@@ -31,31 +31,17 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 os.environ.setdefault("MKL_NUM_THREADS", "1")
 
 import argparse  # noqa: E402
-import dataclasses  # noqa: E402
 import time  # noqa: E402
 
 from _jobs import default_jobs, run_jobs  # noqa: E402
 from _record import record  # noqa: E402
-
-DEFAULT_RATIO = 0.6  # d0 / R0 of the Caruel 2014 set: 14.2 mm / 23.6 mm
-
-
-def shell_parameters(ratio: float):
-    """The Caruel 2014 sphere with wall thickness ratio d/R and the same pressures."""
-    import cardiosim as cs
-
-    p = cs.SphereParameters.caruel2014()
-    s = (p.d0 / p.R0) / ratio
-    return dataclasses.replace(p, d0=ratio * p.R0, C0=p.C0 * s, C2=p.C2 * s, Es=p.Es * s, k0=p.k0 * s,
-                               sigma0=p.sigma0 * s, eta=p.eta * s, mu=p.mu * s)
-
 
 def one(args: tuple) -> dict:
     import cardiosim as cs
     from cardiosim.models import HeartbeatSimulation
 
     ratio, level, layers, beats, dt, dt0 = args
-    p = shell_parameters(ratio)
+    p = cs.SphereParameters.caruel2014_wall(ratio)
     b0 = cs.SphereModel(params=p, dt=dt0).simulate(beats=beats, hr=75.0).beats.iloc[-1]
     from cardiosim.errors import SolverError
 

@@ -223,7 +223,7 @@ def cmd_inspect(args) -> int:
 
 
 HEARTBEAT_SETUP = {"mesh": "land", "level": 1, "order": 2, "dt": 1e-3, "period": 0.8, "peak_tension_kpa": 60.0,
-                   "active": "twitch"}
+                   "active": "twitch", "wall_ratio": 0.1}
 
 
 def cmd_heartbeat(args) -> int:
@@ -243,19 +243,31 @@ def cmd_heartbeat(args) -> int:
         setup = {**HEARTBEAT_SETUP, **saved}
     else:
         setup = {k: HEARTBEAT_SETUP[k] if v is None else v for k, v in setup.items()}
-    if setup["mesh"] != "land":
-        raise CardiosimError(f"--mesh {setup['mesh']}: only the Land ellipsoid ('land') beats against the "
-                             f"circulation so far")
+    if setup["mesh"] not in ("land", "sphere"):
+        raise CardiosimError(f"--mesh {setup['mesh']}: only the Land ellipsoid ('land') and the spherical shell "
+                             f"('sphere') beat against the circulation so far")
     if args.beats < 1:
         raise CardiosimError(f"--beats must be >= 1, got {args.beats}")
     for opt in ("checkpoint_every", "fields_every"):
         if getattr(args, opt) < 0:
             raise CardiosimError(f"--{opt.replace('_', '-')} must be >= 0 steps, got {getattr(args, opt)}")
-    sim = HeartbeatSimulation.land_ellipsoid(setup["level"], setup["order"], period=setup["period"],
-                                             peak_tension=setup["peak_tension_kpa"] * 1e3, activation=setup["active"])
+    if setup["mesh"] == "sphere":
+        from .models.sphere import SphereParameters
+
+        if not 0 < setup["wall_ratio"] < 1:
+            raise CardiosimError(f"--wall-ratio must be in (0, 1), got {setup['wall_ratio']}")
+        p = SphereParameters.caruel2014_wall(setup["wall_ratio"])
+        sim = HeartbeatSimulation.sphere_octant(p, p.R0, p.d0, level=setup["level"], order=setup["order"],
+                                                period=setup["period"])
+        what = f"spherical shell (an eighth), d/R {setup['wall_ratio']:g}, the 0D sphere's laws"
+    else:
+        sim = HeartbeatSimulation.land_ellipsoid(setup["level"], setup["order"], period=setup["period"],
+                                                 peak_tension=setup["peak_tension_kpa"] * 1e3,
+                                                 activation=setup["active"])
+        what = f"Land ellipsoid, {setup['active']} activation"
     if data is not None:
         sim.restore(data, meta, source=str(args.resume))
-    print(f"Land ellipsoid, level {setup['level']}, P{setup['order']}, {setup['active']} activation: {sim.dyn.n} unknowns, "
+    print(f"{what}, level {setup['level']}, P{setup['order']}: {sim.dyn.n} unknowns, "
           f"{setup['dt'] * 1e3:g} ms steps, from t = {sim.dyn.state.t:g} s")
     progress = None if args.quiet else print
     paths = out.run_to_folder(sim, args.beats, setup["dt"], args.out, args.checkpoint_every, args.fields_every,
@@ -324,7 +336,10 @@ def make_parser() -> argparse.ArgumentParser:
     hb = sub.add_parser("heartbeat", help="a 3D ventricle (finite elements) beating against the circulation: "
                                           "pv.csv, beats.csv, fields.xdmf, checkpoints/")
     hb.add_argument("--mesh", choices=["land", "benchmark", "sphere"], default=None,
-                    help="the ventricle: land (Land et al. 2015 ellipsoid, default)")
+                    help="the ventricle: land (Land et al. 2015 ellipsoid, default) or sphere (a thick spherical "
+                         "shell with the 0D sphere's laws and circulation, BCS activation)")
+    hb.add_argument("--wall-ratio", type=float, default=None, dest="wall_ratio",
+                    help="sphere: wall thickness over inner radius (default 0.1; the 0D pressures are kept)")
     hb.add_argument("--level", type=int, default=None, help="mesh refinement level (default 1)")
     hb.add_argument("--order", type=int, choices=[1, 2], default=None, help="element order (default 2)")
     hb.add_argument("--beats", type=int, default=2, help="beats to run (default 2)")

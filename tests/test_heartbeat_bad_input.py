@@ -53,7 +53,8 @@ def test_a_time_step_that_does_not_divide_the_period(tmp_path):
 @pytest.mark.parametrize("argv, message", [
     (["--beats", "0"], "--beats must be >= 1, got 0"),
     (["--checkpoint-every", "-1"], "--checkpoint-every must be >= 0 steps, got -1"),
-    (["--mesh", "sphere"], "--mesh sphere: only the Land ellipsoid"),
+    (["--mesh", "benchmark"], "--mesh benchmark: only the Land ellipsoid ('land') and the spherical shell"),
+    (["--mesh", "sphere", "--wall-ratio", "1.5"], "--wall-ratio must be in (0, 1), got 1.5"),
     (["--resume", "no-such.npz"], "no-such.npz: no such checkpoint file"),
 ])
 def test_bad_cli_values_are_named(argv, message, tmp_path, capsys):

@@ -48,3 +48,19 @@ def test_a_resumed_bcs_beat_repeats_the_straight_run_to_the_last_digit(runs):
     straight = (a / "pv.csv").read_text().splitlines()
     resumed = (b / "pv.csv").read_text().splitlines()
     assert len(resumed) == 1 + 60 and resumed[1:31] == straight[31:]
+
+
+def test_the_spherical_shell_beats_near_the_0d_sphere_it_reduces_to(tmp_path):
+    """`--mesh sphere`: an eighth of a shell of d/R = 0.1 with the 0D sphere's laws and
+    circulation. One coarse beat from rest, against the 0D sphere's first beat: within 10 %
+    (the reduction's O(d/R) error; benchmarks/shell0d.py follows it as the wall thins)."""
+    import cardiosim as cs
+
+    assert main(["heartbeat", "--mesh", "sphere", "--wall-ratio", "0.1", "--dt", "0.008", "--beats", "1",
+                 "--fields-every", "0", "--quiet", "--out", str(tmp_path)]) == 0
+    b3 = pd.read_csv(tmp_path / "beats.csv").iloc[0]
+    p = cs.SphereParameters.caruel2014_wall(0.1)
+    b0 = cs.SphereModel(params=p, dt=0.002).simulate(beats=1, hr=75.0).beats.iloc[0]
+    for k3, k0 in (("EDV_mL", "EDV_mL"), ("ESV_mL", "ESV_mL"), ("peak_P_mmHg", "Pv_max_mmHg")):
+        assert b3[k3] == pytest.approx(b0[k0], rel=0.10), k3
+    assert b3["EDV_mL"] > 100 and b3["SV_mL"] > 50   # the whole shell's volumes, not the eighth's

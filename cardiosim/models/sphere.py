@@ -125,6 +125,20 @@ class SphereParameters:
         return cls()
 
     @classmethod
+    def caruel2014_wall(cls, ratio: float) -> "SphereParameters":
+        """The Caruel 2014 set with wall thickness d0 = ``ratio`` x R0 and the same pressures:
+        every stress-like parameter (C0, C2, E_s, k0, sigma0, eta, mu) scaled by
+        (0.6 / ratio), 0.6 being the set's own d0 / R0, so that thickness times stress, which
+        the cavity pressure follows, is unchanged. For thin shells (the 0D model's kinematics)
+        and their 3D counterparts (:meth:`HeartbeatSimulation.sphere_octant`)."""
+        if not (isinstance(ratio, (int, float)) and math.isfinite(ratio) and 0 < ratio < 1):
+            raise ParameterError(f"wall ratio d0/R0 must be in (0, 1), got {ratio!r}")
+        p = cls()
+        s = (p.d0 / p.R0) / float(ratio)
+        return dataclasses.replace(p, d0=float(ratio) * p.R0, C0=p.C0 * s, C2=p.C2 * s, Es=p.Es * s, k0=p.k0 * s,
+                                   sigma0=p.sigma0 * s, eta=p.eta * s, mu=p.mu * s)
+
+    @classmethod
     def simplified_bestel(cls, **overrides: Any) -> "SphereParameters":
         """Caruel geometry and passive law with the simplified Bestel activation.
 
