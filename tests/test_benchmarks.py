@@ -48,7 +48,7 @@ CASES = {
     "bands": ("bands", ["min_coverage_pct", "max_coverage_pct", "median_width_over_prior_width"]),
     "assimilation": ("assimilation", ["seconds_per_hour_of_record", "seconds_per_hour_with_co", "ms_per_beat", "cardiosim_ukf_ms_per_beat",
                                       "roukf_final_rel_error", "roukf_final_sd_log2"]),
-    "shell0d": ("shell0d", ["rows", "thinnest_max_diff_pct", "dt_3d_s"]),
+    "shell0d": ("shell0d", ["thinnest_max_diff_pct", "dt_3d_s", "beats"]),
     "heartbeat": ("heartbeat_L1_dt0.004", ["dofs", "wall_s", "wall_s_per_beat", "newton_iterations",
                                            "volume_balance_max_rel"]),
     "elastodynamics": ("elastodynamics_step_1_P1", ["dofs", "wall_s", "newton_iterations", "p0_ux_peak_mm",
