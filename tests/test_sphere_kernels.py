@@ -59,16 +59,6 @@ def test_valve_flow_matches_numpy_law(kind):
         assert q * dp >= 0  # valves only dissipate
 
 
-def test_interp_clamped_matches_numpy_and_steps():
-    xp = np.array([0.1, 0.27, 0.32, 0.34, 0.46, 0.59, 0.6])
-    fp = np.array([-3.2, 35.0, 35.0, 0.0, -12.0, -12.0, -3.2])
-    for x in np.linspace(-0.5, 1.0, 301):
-        assert CK.interp_clamped(x, xp, fp) == pytest.approx(np.interp(x, xp, fp), abs=1e-12)
-    n0x, n0y = (np.array(a) for a in cs.SphereParameters().n0)
-    assert CK.interp_clamped(-0.4, n0x, n0y) == 0.0       # clamps to 0 at -0.4
-    assert CK.interp_clamped(-0.399999, n0x, n0y) == pytest.approx(0.008, abs=1e-6)
-
-
 @pytest.mark.parametrize("wk", [cs.TwoStageWindkessel.caruel2014(), cs.Windkessel3(), cs.Windkessel2(),
                                 cs.ClosedLoopWindkessel()])
 def test_circulation_step_matrices(wk):

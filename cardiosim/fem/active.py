@@ -26,6 +26,7 @@ from numba import njit
 
 from ..errors import ParameterError
 from ..materials import bcs as BK
+from .hyperelastic import _deformation_gradient
 
 
 @njit(cache=True, inline="always")
@@ -33,17 +34,6 @@ def _structure(R, e, q, delta, A):
     for i in range(3):
         for j in range(3):
             A[i, j] = (1.0 - delta) * R[e, q, 0, i] * R[e, q, 0, j] + delta * R[e, q, 1, i] * R[e, q, 1, j]
-
-
-@njit(cache=True, inline="always")
-def _gradient(U, dNdX, e, q, F):
-    nn = dNdX.shape[2]
-    for i in range(3):
-        for j in range(3):
-            s = 1.0 if i == j else 0.0
-            for a in range(nn):
-                s += U[e, a, i] * dNdX[e, q, a, j]
-            F[i, j] = s
 
 
 @njit(cache=True)
@@ -54,7 +44,7 @@ def fibre_strains(dNdX, U, R, delta, out):
     A = np.empty((3, 3))
     for e in range(ne):
         for q in range(nq):
-            _gradient(U, dNdX, e, q, F)
+            _deformation_gradient(U, dNdX, e, q, F)
             _structure(R, e, q, delta, A)
             s = 0.0
             for i in range(3):
@@ -114,7 +104,7 @@ def assemble_active(dNdX, wdet, U, R, delta, tau, dtau, ck, dofs, pos, rg, data,
             wq = wdet[e, q]
             t = tau[e, q]
             total += wq * t
-            _gradient(U, dNdX, e, q, F)
+            _deformation_gradient(U, dNdX, e, q, F)
             _structure(R, e, q, delta, A)
             for i in range(3):
                 for J in range(3):
