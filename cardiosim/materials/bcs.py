@@ -100,9 +100,8 @@ def series_dg_derivatives(e0, e1, c0, c1, Es):
         p = 1.0 + 2.0 * e
         sa = (e - c0) / q0
         sb = (e - c1) / q1
-        # d/dc1 of -(Es/4) p (sa + sb) / (q0 q1), sb and q1 depending on c1
-        dsb = (-q1 - 2.0 * (e - c1)) / (q1 * q1)
-        dg_dc1 += -0.25 * Es * p * (dsb / (q0 * q1) - 2.0 * (sa + sb) / (q0 * q1 * q1))
+        # d/dc1 of -(Es/4) p (sa + sb) / (q0 q1), with dsb/dc1 = -p / q1^2
+        dg_dc1 += -0.25 * Es * p * (-p / (q0 * q1 * q1 * q1) - 2.0 * (sa + sb) / (q0 * q1 * q1))
     return dt_de1, dt_dc1, dg_de1, dg_dc1
 
 
