@@ -1,20 +1,27 @@
 """The 3D thick spherical shell against the 0D sphere it reduces to (Caruel et al. 2014).
 
-For each wall thickness ratio d/R and mesh, the 0D sphere (:class:`cardiosim.SphereModel`,
-R0 = the shell's inner radius, d0 = its thickness) and the 3D shell
+For each wall thickness ratio d/R (R the mid-wall radius, 23.6 mm) and mesh, the 3D shell
 (:meth:`cardiosim.models.HeartbeatSimulation.sphere_octant`: an eighth of the shell with
 symmetry planes, the Caruel passive law and the BCS active law at every quadrature point,
-both spread evenly in the tangent plane, P2) beat against the same circulation (the 0D
-default, :meth:`Circulation.caruel2014`) to their last beat. Parameters:
+both spread evenly in the tangent plane, P2) and the 0D sphere
+(:class:`cardiosim.SphereModel`) beat against the same circulation (the 0D default,
+:meth:`Circulation.caruel2014`) to their last beat. Two readings of the 0D sphere: its
+radius is the shell's mid-wall radius and its volume the mid-surface's, which holds the
+cavity and half the incompressible wall (the main columns; a thin-shell reduction's error
+is then second order in d/R), or its radius is the inner radius and its volume the
+cavity's (columns ``*_inner``; first order). Parameters:
 :meth:`SphereParameters.caruel2014_wall` (the Caruel 2014 set with every stress-like one
 scaled by 0.6 / (d/R), so that the pressures stay those of the 0D default, d/R = 0.6).
 
 Prints one JSON line. Keys:
-  rows     per (ratio, level, layers): dofs, EDV_3d_mL, ESV_3d_mL, peak_P_3d_mmHg, EDV_0d_mL,
-           ESV_0d_mL, peak_P_0d_mmHg, EDV_diff_pct, ESV_diff_pct, peak_P_diff_pct (3D - 0D over
-           0D, last beat), limit_cycle_change (3D, EDV and ESV between the last two beats),
-           wall_s; or "failed" with the solver's message
-  thinnest_max_diff_pct   the largest of the three differences at the thinnest ratio, finest mesh
+  rows     per (ratio, level, layers): dofs, r_inner_mm, thickness_mm, half_wall_mL,
+           EDV_3d_mL, ESV_3d_mL, peak_P_3d_mmHg; EDV_0d_mL, ESV_0d_mL (mid-surface volume
+           less half the wall), peak_P_0d_mmHg and EDV_diff_pct, ESV_diff_pct,
+           peak_P_diff_pct (3D - 0D over 0D, last beat); the same with ``_inner``;
+           limit_cycle_change (3D, EDV and ESV between the last two beats), wall_s; or
+           "failed" with the solver's message
+  thinnest_max_diff_pct   the largest of the three (mid-wall) differences at the thinnest
+           ratio, finest mesh
   dt_3d_s, dt_0d_s, beats
 Run: python benchmarks/shell0d.py [--ratios 0.1,0.05,0.025] [--levels 1] [--layers 1] [--beats 3]
      [--dt 0.002] [--jobs N]   --quick: ratio 0.1, level 1, 1 beat at 8 ms (results/quick/).
@@ -36,17 +43,29 @@ import time  # noqa: E402
 from _jobs import default_jobs, run_jobs  # noqa: E402
 from _record import record  # noqa: E402
 
+def _compare(row: dict, b0, shift_mL: float, tag: str) -> None:
+    """Differences (3D - 0D) / 0D [%] with the 0D volumes lowered by ``shift_mL``."""
+    for q, k0 in (("EDV", "EDV_mL"), ("ESV", "ESV_mL")):
+        v0 = float(b0[k0]) - shift_mL
+        row[f"{q}_0d{tag}_mL"] = v0
+        row[f"{q}_diff{tag}_pct"] = 100.0 * (row[f"{q}_3d_mL"] / v0 - 1.0)
+    row[f"peak_P_0d{tag}_mmHg"] = float(b0["Pv_max_mmHg"])
+    row[f"peak_P_diff{tag}_pct"] = 100.0 * (row["peak_P_3d_mmHg"] / float(b0["Pv_max_mmHg"]) - 1.0)
+
+
 def one(args: tuple) -> dict:
+    import dataclasses
+
     import cardiosim as cs
+    from cardiosim.errors import SolverError
     from cardiosim.models import HeartbeatSimulation
 
     ratio, level, layers, beats, dt, dt0 = args
-    p = cs.SphereParameters.caruel2014_wall(ratio)
-    b0 = cs.SphereModel(params=p, dt=dt0).simulate(beats=beats, hr=75.0).beats.iloc[-1]
-    from cardiosim.errors import SolverError
-
+    p = cs.SphereParameters.caruel2014_wall(ratio)   # R0 = the shell's mid-wall radius
+    d = p.d0
+    r_in, _ = p.shell_radii
     t0 = time.perf_counter()
-    sim = HeartbeatSimulation.sphere_octant(p, p.R0, p.d0, level=level, layers=layers, period=0.8)
+    sim = HeartbeatSimulation.sphere_octant(p, r_in, d, level=level, layers=layers, period=0.8)
     try:
         sim.run(beats, dt)
     except SolverError as exc:  # the other rows are still worth having
@@ -58,13 +77,18 @@ def one(args: tuple) -> dict:
     if len(bs) >= 2:
         change = max(abs(bs[-1][k] / bs[-2][k] - 1.0) for k in ("EDV_mL", "ESV_mL"))
     row = {"ratio": ratio, "level": level, "layers": layers, "dofs": int(sim.dyn.n),
+           "r_inner_mm": 1e3 * r_in, "thickness_mm": 1e3 * d,
            "EDV_3d_mL": float(b3["EDV_mL"]), "ESV_3d_mL": float(b3["ESV_mL"]),
-           "peak_P_3d_mmHg": float(b3["peak_P_mmHg"]), "EDV_0d_mL": float(b0["EDV_mL"]),
-           "ESV_0d_mL": float(b0["ESV_mL"]), "peak_P_0d_mmHg": float(b0["Pv_max_mmHg"]),
-           "limit_cycle_change": change, "wall_s": wall}
-    for k3, k0, name in (("EDV_3d_mL", "EDV_0d_mL", "EDV_diff_pct"), ("ESV_3d_mL", "ESV_0d_mL", "ESV_diff_pct"),
-                         ("peak_P_3d_mmHg", "peak_P_0d_mmHg", "peak_P_diff_pct")):
-        row[name] = 100.0 * (row[k3] / row[k0] - 1.0)
+           "peak_P_3d_mmHg": float(b3["peak_P_mmHg"]), "limit_cycle_change": change, "wall_s": wall}
+    # mid-wall identification: the 0D sphere is the mid-surface, which encloses the cavity and
+    # half the (incompressible) wall
+    half_wall_mL = 1e6 * p.half_wall_volume
+    row["half_wall_mL"] = half_wall_mL
+    b_mid = cs.SphereModel(params=p, dt=dt0).simulate(beats=beats, hr=75.0).beats.iloc[-1]
+    _compare(row, b_mid, half_wall_mL, "")
+    # inner-surface identification: R0 = the inner radius, the 0D volume read as the cavity's
+    b_in = cs.SphereModel(params=dataclasses.replace(p, R0=r_in), dt=dt0).simulate(beats=beats, hr=75.0).beats.iloc[-1]
+    _compare(row, b_in, 0.0, "_inner")
     return row
 
 

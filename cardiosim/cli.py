@@ -223,7 +223,7 @@ def cmd_inspect(args) -> int:
 
 
 HEARTBEAT_SETUP = {"mesh": "land", "level": 1, "order": 2, "dt": 1e-3, "period": 0.8, "peak_tension_kpa": 60.0,
-                   "active": "twitch", "wall_ratio": 0.1}
+                   "active": "twitch", "wall_ratio": 0.1, "scheme": "generalized-alpha"}
 
 
 def cmd_heartbeat(args) -> int:
@@ -257,16 +257,19 @@ def cmd_heartbeat(args) -> int:
         if not 0 < setup["wall_ratio"] < 1:
             raise CardiosimError(f"--wall-ratio must be in (0, 1), got {setup['wall_ratio']}")
         p = SphereParameters.caruel2014_wall(setup["wall_ratio"])
-        sim = HeartbeatSimulation.sphere_octant(p, p.R0, p.d0, level=setup["level"], order=setup["order"],
-                                                period=setup["period"])
+        r_in, _ = p.shell_radii   # the 0D sphere is the shell's mid-surface
+        sim = HeartbeatSimulation.sphere_octant(p, r_in, p.d0, level=setup["level"], order=setup["order"],
+                                                period=setup["period"], scheme=setup["scheme"])
         what = f"spherical shell (an eighth), d/R {setup['wall_ratio']:g}, the 0D sphere's laws"
     else:
         sim = HeartbeatSimulation.land_ellipsoid(setup["level"], setup["order"], period=setup["period"],
                                                  peak_tension=setup["peak_tension_kpa"] * 1e3,
-                                                 activation=setup["active"])
+                                                 activation=setup["active"], scheme=setup["scheme"])
         what = f"Land ellipsoid, {setup['active']} activation"
     if data is not None:
         sim.restore(data, meta, source=str(args.resume))
+    if args.energy:
+        sim.track_energy()
     print(f"{what}, level {setup['level']}, P{setup['order']}: {sim.dyn.n} unknowns, "
           f"{setup['dt'] * 1e3:g} ms steps, from t = {sim.dyn.state.t:g} s")
     progress = None if args.quiet else print
@@ -274,6 +277,11 @@ def cmd_heartbeat(args) -> int:
                               progress=progress, meta_extra={"cli_setup": setup})
     write_json(Path(args.out) / "run.json", provenance(_command(args), {**setup, "beats": args.beats,
                                                                         "resume": args.resume}))
+    if args.energy and sim.energy_rows:
+        e = sim.energy_rows
+        work = max(sum(abs(r.pressure_work) for r in e), sum(abs(r.active_work) for r in e))
+        print(f"energy ledger ({setup['scheme']}): largest step defect {max(abs(r.defect) for r in e):.3e} J, "
+              f"sum of defects {sum(r.defect for r in e):+.3e} J, against {work:.3e} J of work")
     for b in sim.beats()[-1:]:
         print(f"last beat: EDV {b['EDV_mL']:.2f} mL, ESV {b['ESV_mL']:.2f} mL, SV {b['SV_mL']:.2f} mL, "
               f"EF {100 * b['EF']:.0f} %, peak P {b['peak_P_mmHg']:.1f} mmHg")
@@ -339,7 +347,8 @@ def make_parser() -> argparse.ArgumentParser:
                     help="the ventricle: land (Land et al. 2015 ellipsoid, default) or sphere (a thick spherical "
                          "shell with the 0D sphere's laws and circulation, BCS activation)")
     hb.add_argument("--wall-ratio", type=float, default=None, dest="wall_ratio",
-                    help="sphere: wall thickness over inner radius (default 0.1; the 0D pressures are kept)")
+                    help="sphere: wall thickness over the mid-wall radius, the 0D sphere's R0 (default 0.1; the "
+                         "0D pressures are kept)")
     hb.add_argument("--level", type=int, default=None, help="mesh refinement level (default 1)")
     hb.add_argument("--order", type=int, choices=[1, 2], default=None, help="element order (default 2)")
     hb.add_argument("--beats", type=int, default=2, help="beats to run (default 2)")
@@ -350,6 +359,12 @@ def make_parser() -> argparse.ArgumentParser:
     hb.add_argument("--active", choices=["twitch", "bcs"], default=None,
                     help="activation: twitch (a prescribed tension, default) or bcs (the Bestel-Clement-Sorine "
                          "law of the 0D sphere at every quadrature point)")
+    hb.add_argument("--scheme", choices=["generalized-alpha", "energy-consistent"], default=None,
+                    help="time scheme (default generalized-alpha, alpha_m 0.2, alpha_f 0.4; energy-consistent: "
+                         "the mid-point rule with the discrete-gradient stress)")
+    hb.add_argument("--energy", action="store_true",
+                    help="keep the energy ledger of every step in energy.csv (kinetic, stored, dissipated, "
+                         "pressure and active work, defect)")
     hb.add_argument("--out", default="cardiosim-heartbeat", help="output folder")
     hb.add_argument("--checkpoint-every", type=int, default=0, metavar="N", dest="checkpoint_every",
                     help="write a checkpoint every N steps (default: at the end only)")

@@ -94,3 +94,46 @@ def test_bad_cavities_are_refused():
 
     with pytest.raises(MeshError, match="ENDO"):
         Elastodynamics(Problem(box(1, 1, 1), NeoHooke(mu=MU)), cavity=Cavity("ENDO", Isovolumic()))
+
+
+def _valve_like(p):
+    """A step's volume balance against its pressure across a valve that opens within 0.1 Pa
+    at 800 Pa (as the tanh valves do): slope 1e-3 away from the switch, 10 at it."""
+    t = math.tanh((p - 800.0) / 0.1)
+    return 1e-3 * (p - 800.0) + t, 1e-3 + (1.0 - t * t) / 0.1
+
+
+def _newton(p, safeguarded, iters=40, tol=1e-9):
+    from cardiosim.fem.dynamics import _safeguard
+
+    lo, hi = -math.inf, math.inf
+    for _ in range(iters):
+        f, df = _valve_like(p)
+        dp = -f / df
+        raw = dp
+        if safeguarded:
+            dp, lo, hi = _safeguard(p, dp, lo, hi, tol)
+        p += dp
+        if max(abs(dp), abs(raw)) <= tol:
+            return p
+    return None
+
+
+def test_the_safeguarded_pressure_update_converges_where_newton_cycles():
+    """The pressure of a step at a valve's switch: plain Newton from 794 Pa jumps from one
+    side of the switch to the other and never converges; the bracketed update (Numerical
+    Recipes' rtsafe) finds the root. Where Newton's steps stay inside the bracket (a smooth
+    function), it is plain Newton."""
+    from cardiosim.fem.dynamics import _safeguard
+
+    assert _newton(799.99, safeguarded=False) == pytest.approx(800.0, abs=1e-9)
+    assert _newton(794.0, safeguarded=False) is None
+    assert _newton(794.0, safeguarded=True) == pytest.approx(800.0, abs=1e-9)
+    f = lambda p: (p * p - 2.0, 2.0 * p)   # noqa: E731 (smooth: no bracket is ever left)
+    p, lo, hi = 3.0, -math.inf, math.inf
+    for _ in range(8):
+        v, d = f(p)
+        dp, lo, hi = _safeguard(p, -v / d, lo, hi, 1e-12)
+        assert dp == -v / d
+        p += dp
+    assert p == pytest.approx(math.sqrt(2.0), rel=1e-15)

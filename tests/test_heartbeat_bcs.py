@@ -52,8 +52,12 @@ def test_a_resumed_bcs_beat_repeats_the_straight_run_to_the_last_digit(runs):
 
 def test_the_spherical_shell_beats_near_the_0d_sphere_it_reduces_to(tmp_path):
     """`--mesh sphere`: an eighth of a shell of d/R = 0.1 with the 0D sphere's laws and
-    circulation. One coarse beat from rest, against the 0D sphere's first beat: within 10 %
-    (the reduction's O(d/R) error; benchmarks/shell0d.py follows it as the wall thins)."""
+    circulation. One coarse beat from rest, against the 0D sphere's first beat, the 0D
+    sphere being the shell's mid-surface (its volume less half the wall's is the cavity's):
+    within 10 % (measured: EDV -4.1 %, ESV -8.7 %, peak P -2.9 %; the same at 4 ms steps: the
+    start from rest differs, not the step). By the third beat the two are within 0.7 %
+    (benchmarks/shell0d.py, which follows the difference as the wall thins and the mesh
+    refines)."""
     import cardiosim as cs
 
     assert main(["heartbeat", "--mesh", "sphere", "--wall-ratio", "0.1", "--dt", "0.008", "--beats", "1",
@@ -61,6 +65,8 @@ def test_the_spherical_shell_beats_near_the_0d_sphere_it_reduces_to(tmp_path):
     b3 = pd.read_csv(tmp_path / "beats.csv").iloc[0]
     p = cs.SphereParameters.caruel2014_wall(0.1)
     b0 = cs.SphereModel(params=p, dt=0.002).simulate(beats=1, hr=75.0).beats.iloc[0]
-    for k3, k0 in (("EDV_mL", "EDV_mL"), ("ESV_mL", "ESV_mL"), ("peak_P_mmHg", "Pv_max_mmHg")):
-        assert b3[k3] == pytest.approx(b0[k0], rel=0.10), k3
+    half = 1e6 * p.half_wall_volume
+    for k3, v0 in (("EDV_mL", b0["EDV_mL"] - half), ("ESV_mL", b0["ESV_mL"] - half),
+                   ("peak_P_mmHg", b0["Pv_max_mmHg"])):
+        assert b3[k3] == pytest.approx(v0, rel=0.10), k3
     assert b3["EDV_mL"] > 100 and b3["SV_mL"] > 50   # the whole shell's volumes, not the eighth's

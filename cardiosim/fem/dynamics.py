@@ -95,6 +95,32 @@ class StepInfo:
     dissipated_J: float = 0.0
     #: the accepted (sub)steps with a cavity: (t0, dt, p0, p1, law state at t0) each
     cavity_steps: list = field(default_factory=list)
+    #: with ``track_work``, the work [J] done on the wall over the step, as the scheme counts
+    #: it (-(u1 - u0) . R_load of each substep, R_load that load's part of the residual at the
+    #: stage): by the cavity pressure, and by the active stress (the prescribed tension or the
+    #: fibre law); and the circulation's count of the pressure work, sum of p1 (V1 - V0)
+    pressure_work_J: float = 0.0
+    active_work_J: float = 0.0
+    cavity_work_J: float = 0.0
+
+
+def _safeguard(p: float, dp: float, lo: float, hi: float, tol: float):
+    """The pressure update of a safeguarded Newton (Numerical Recipes' rtsafe): every iterate
+    whose update points up raises the bracket's floor, every one pointing down lowers its
+    ceiling; a Newton step leaving the bracket is replaced by its midpoint. The valves switch
+    within a fraction of a pascal, and plain Newton can cycle across the switch. An iterate
+    contradicting the bracket, or a bracket collapsed below ``tol`` that the Newton step
+    still leaves, means the displacements moved the root: the bracket restarts from that
+    iterate. Returns (dp, lo, hi)."""
+    if (dp > 0.0 and p >= hi) or (dp < 0.0 and p <= lo) or (hi - lo <= tol and not lo < p + dp < hi):
+        lo, hi = -math.inf, math.inf
+    if dp > 0.0:
+        lo = max(lo, p)
+    elif dp < 0.0:
+        hi = min(hi, p)
+    if math.isfinite(hi - lo) and not lo < p + dp < hi:
+        return 0.5 * (lo + hi) - p, lo, hi
+    return dp, lo, hi
 
 
 class Elastodynamics:
@@ -156,6 +182,8 @@ class Elastodynamics:
             raise ParameterError(f"rho must be > 0 kg/m^3 for the {self.scheme} scheme, got {rho!r}")
         self.problem, self.rho, self.eta = problem, float(rho), float(eta)
         self.tol, self.max_iter, self.min_dt = float(tol), int(max_iter), min_dt
+        #: count the loads' work of every step in its StepInfo (two more assemblies a step)
+        self.track_work = False
         if not (isinstance(jacobian_reuse, int) and jacobian_reuse >= 0):
             raise ParameterError(f"jacobian_reuse must be an integer >= 0 (steps), got {jacobian_reuse!r}")
         self.jacobian_reuse = jacobian_reuse
@@ -392,6 +420,9 @@ class Elastodynamics:
         p1 = s0.cavity_p
         hist = []
         du_prev = math.inf
+        # a bracket of the pressure, from two iterates whose updates point at each other: the
+        # valves switch within a fraction of a pascal, and Newton can cycle across the switch
+        lo, hi = -math.inf, math.inf
         for it in range(self.max_iter + 1):
             jac = self._jac
             fresh = (jac is None or abs(jac[1] - dt) > 1e-9 * dt or s0.steps - jac[2] >= self.jacobian_reuse)
@@ -416,11 +447,12 @@ class Elastodynamics:
                 else:
                     fac, z = jac[0], jac[3]
                     dx = fac(-R[free])
-                dp = 0.0
+                dp = dp_raw = 0.0
                 if cav is not None:
                     # bordered system [[J, f1], [gu', gp]] (dx, dp) = -(R, g) by its Schur complement;
                     # a kept Jacobian keeps its pressure column J^-1 f1 too (one solve an iteration)
-                    dp = (-g - gu @ dx) / (gp - gu @ z)
+                    dp = dp_raw = (-g - gu @ dx) / (gp - gu @ z)
+                    dp, lo, hi = _safeguard(p1, dp, lo, hi, cav.pressure_tol)
                     dx = dx - z * dp
             except Exception:
                 return None, p1, it, hist, power
@@ -430,7 +462,7 @@ class Elastodynamics:
             x[free] += dx
             p1 += dp
             du = float(np.abs(dx[free < self.n_u]).max()) if dx.size else 0.0
-            if du <= self.tol and (cav is None or abs(dp) <= cav.pressure_tol):
+            if du <= self.tol and (cav is None or max(abs(dp), abs(dp_raw)) <= cav.pressure_tol):
                 info.iterations += it + 1
                 info.residuals.extend(hist)
                 return x, p1, it + 1, hist, power
@@ -465,6 +497,8 @@ class Elastodynamics:
             info.viscous_power_W = power
             info.dashpot_power_W = self._dashpot_power
             info.dissipated_J += dt * (power + self._dashpot_power)
+            if self.track_work:
+                self._count_work(s0, s1, act, info)
             return s1
         if dt / 2 < self._min_dt_now:
             res = ", ".join(f"{r:.3e}" for r in hist[-6:])
@@ -563,6 +597,38 @@ class Elastodynamics:
         if self.cavity is not None:
             self._cavity_load(uf, s1.cavity_p, R, None, 1.0)
         return -float((s1.x[:nu] - s0.x[:nu]) @ (R - Rp)[:nu])
+
+    def _count_work(self, s0: DynamicState, s1: DynamicState, act, info: StepInfo) -> None:
+        """Add the loads' work over the (sub)step s0 -> s1 to ``info`` (see :class:`StepInfo`)."""
+        nu, dt = self.n_u, s1.t - s0.t
+        c = self._coefficients(dt)
+        uf = self._stage_values(s0, s1.x[:nu], s1.v[:nu], s1.a[:nu])[0]
+        du = s1.x[:nu] - s0.x[:nu]
+        xf = s1.x.copy()
+        xf[:nu] = uf
+        tf = s0.t + c.frac * dt
+        R, _, i1 = self.problem.assemble(xf, tf, want_k=False)
+        Rp, _, i2 = self.problem.assemble(xf, tf, want_k=False, passive=True)
+        if i1 >= 0 or i2 >= 0:
+            raise SolverError(f"{self.problem.mesh.name}: the stage of the step from t = {s0.t:.6g} s inverts "
+                              f"element {max(i1, i2)}", s0.t, s0.as_dict())
+        work = -float(du @ (R - Rp)[:nu])
+        if act is not None:
+            sp, m = self.problem.space, self.problem.mesh
+            Ra = np.zeros(self.n)
+            U = np.ascontiguousarray(uf.reshape(-1, 3)[m.cells])
+            AK.assemble_active(sp.dNdX, sp.wdet, U, self.problem.R, self.activation.delta, act[0], act[1], c.cu,
+                               self._dofs_u, self._pos_u, Ra, np.zeros(0), False)
+            work -= float(du @ Ra[:nu])
+        info.active_work_J += work
+        if self.cavity is not None:
+            Rc = np.zeros(self.n)
+            self._cavity_load(uf, s1.cavity_p, Rc, None, 1.0)
+            info.pressure_work_J -= float(du @ Rc[:nu])
+            cav, m = self.cavity, self.problem.mesh
+            V0 = cavity_volume(m, s0.x[:nu], cav.marker, cav.base_point)
+            V1 = cavity_volume(m, s1.x[:nu], cav.marker, cav.base_point)
+            info.cavity_work_J += s1.cavity_p * (V1 - V0)
 
     def energies(self) -> dict:
         """Of the current state [J]: ``kinetic``, ``stored`` (int W dV of the law, with its

@@ -148,6 +148,21 @@ class SphereParameters:
         return dataclasses.replace(cls(active_law="simplified"), **overrides)
 
     @property
+    def shell_radii(self) -> tuple[float, float]:
+        """Inner and outer radius [m] of the thick shell whose mid-surface this sphere is,
+        R0 -+ d0/2. Read so, the sphere's volume is the cavity's plus half the wall's, and a
+        thin-shell reduction's error is second order in d0/R0 (first order with R0 read as
+        the inner radius)."""
+        return self.R0 - 0.5 * self.d0, self.R0 + 0.5 * self.d0
+
+    @property
+    def half_wall_volume(self) -> float:
+        """Half the volume [m^3] of the shell of :attr:`shell_radii`: the sphere's volume
+        less the cavity's."""
+        ri, ro = self.shell_radii
+        return 2.0 / 3.0 * math.pi * (ro ** 3 - ri ** 3)
+
+    @property
     def V0(self) -> float:
         """Reference cavity volume 4/3 pi R0^3 [m^3]."""
         return 4.0 / 3.0 * math.pi * self.R0 ** 3

@@ -197,6 +197,29 @@ class PVRow:
     iterations: int
 
 
+@dataclass
+class EnergyRow:
+    """The energy ledger of one step [J], of the whole ventricle (``volume_factor``).
+
+    ``kinetic``, ``stored`` (the law's energy with its volumetric penalty) and ``springs`` at
+    the end of the step; over the step: ``dissipated`` (viscosity and dashpots),
+    ``pressure_work`` and ``active_work`` done on the wall as the scheme counts them, and
+    ``cavity_work`` (the circulation's count of the pressure work, p1 (V1 - V0)).
+    ``defect`` = change of kinetic + stored + springs + dissipated - pressure work - active
+    work: the Newton tolerance's for the energy-consistent scheme, the scheme's own
+    dissipation (or gain) for the others."""
+
+    t: float
+    kinetic: float
+    stored: float
+    springs: float
+    dissipated: float
+    pressure_work: float
+    active_work: float
+    cavity_work: float
+    defect: float
+
+
 class HeartbeatSimulation:
     """A 3D ventricle beating against a circulation, under a prescribed active tension or the
     Bestel-Clement-Sorine law at every quadrature point.
@@ -253,6 +276,9 @@ class HeartbeatSimulation:
                          "material": {"law": type(material).__name__, **_fields(material)},
                          "activation": getattr(active, "settings", {"law": "prescribed"})}
         self.rows: list[PVRow] = []
+        #: with :meth:`track_energy`, one :class:`EnergyRow` per step this run computed
+        self.energy_rows: list[EnergyRow] = []
+        self._energy0: dict | None = None
         #: the mesh is 1 / volume_factor of the ventricle (its circulation scaled to match)
         self.volume_factor = 1.0
         #: rows before this index were not computed by this run (its initial or restored state)
@@ -345,10 +371,28 @@ class HeartbeatSimulation:
         self.rows.append(PVRow(t, self.volume(), p, k * float(q[0]), k * float(q[1]), float(P[0]), float(P[1]),
                                phase, its))
 
+    def track_energy(self) -> None:
+        """Keep the energy ledger of every following step in :attr:`energy_rows` (costs
+        two assemblies a step)."""
+        self.dyn.track_work = True
+        self._energy0 = self.dyn.energies()
+
+    def _ledger(self, info) -> None:
+        e0, e1 = self._energy0, self.dyn.energies()
+        k = self.volume_factor
+        change = sum(e1[n] - e0[n] for n in ("kinetic", "stored", "springs"))
+        defect = change + info.dissipated_J - info.pressure_work_J - info.active_work_J
+        self.energy_rows.append(EnergyRow(self.dyn.state.t, k * e1["kinetic"], k * e1["stored"], k * e1["springs"],
+                                          k * info.dissipated_J, k * info.pressure_work_J, k * info.active_work_J,
+                                          k * info.cavity_work_J, k * defect))
+        self._energy0 = e1
+
     def step(self, dt: float):
         s0 = self.dyn.state.copy()
         info = self.dyn.step(dt)
         s1 = self.dyn.state
+        if self.dyn.track_work:
+            self._ledger(info)
         # a cut step: the flows of its substeps, weighted by their length
         q = np.zeros(2)
         for t0, h, p0, p1, x0 in info.cavity_steps:

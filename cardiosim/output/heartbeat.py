@@ -1,5 +1,5 @@
-"""A 3D heartbeat's run folder: ``pv.csv``, ``beats.csv``, ``fields.xdmf`` + ``fields.h5`` and
-``checkpoints/``.
+"""A 3D heartbeat's run folder: ``pv.csv``, ``beats.csv``, ``fields.xdmf`` + ``fields.h5``,
+``checkpoints/`` and, with the energy ledger on, ``energy.csv``.
 
 Every file is written atomically (a crash leaves the previous version or none). Checkpoints
 are NumPy ``.npz`` archives of plain arrays with their metadata as a JSON string, read with
@@ -45,6 +45,19 @@ def pv_text(rows) -> str:
 
 def write_pv(path, rows) -> Path:
     return write_text(path, pv_text(rows))
+
+
+ENERGY_COLUMNS = ("t_s", "kinetic_J", "stored_J", "springs_J", "dissipated_J", "pressure_work_J", "active_work_J",
+                  "cavity_work_J", "defect_J")
+
+
+def write_energy(path, rows) -> Path:
+    """``energy.csv``: the ledger of every step (:class:`cardiosim.models.ventricle3d.EnergyRow`)."""
+    lines = [",".join(ENERGY_COLUMNS)]
+    for r in rows:
+        lines.append(",".join(_g(v) for v in (r.t, r.kinetic, r.stored, r.springs, r.dissipated, r.pressure_work,
+                                               r.active_work, r.cavity_work, r.defect)))
+    return write_text(path, "\n".join(lines) + "\n")
 
 
 def write_beats(path, beats: list[dict]) -> Path:
@@ -190,6 +203,8 @@ def run_to_folder(sim, beats: int, dt: float, out, checkpoint_every: int = 0, fi
     def flush():
         paths["pv"] = write_pv(out / "pv.csv", sim.rows[sim.first_computed:])
         paths["beats"] = write_beats(out / "beats.csv", sim.beats())
+        if sim.dyn.track_work:
+            paths["energy"] = write_energy(out / "energy.csv", sim.energy_rows)
 
     fw = FieldsWriter(out, sim.mesh) if fields_every else None
     if fw is not None:
