@@ -272,7 +272,7 @@ def cmd_heartbeat(args) -> int:
         sim.track_energy()
     print(f"{what}, level {setup['level']}, P{setup['order']}: {sim.dyn.n} unknowns, "
           f"{setup['dt'] * 1e3:g} ms steps, from t = {sim.dyn.state.t:g} s")
-    progress = None if args.quiet else print
+    progress = None if args.quiet else True   # a tqdm bar per beat
     paths = out.run_to_folder(sim, args.beats, setup["dt"], args.out, args.checkpoint_every, args.fields_every,
                               progress=progress, meta_extra={"cli_setup": setup})
     write_json(Path(args.out) / "run.json", provenance(_command(args), {**setup, "beats": args.beats,
@@ -371,7 +371,7 @@ def make_parser() -> argparse.ArgumentParser:
     hb.add_argument("--fields-every", type=int, default=10, metavar="N", dest="fields_every",
                     help="write the fields every N steps (default 10; 0: none)")
     hb.add_argument("--resume", metavar="FILE", help="continue from a checkpoint (its setup is used)")
-    hb.add_argument("--quiet", action="store_true", help="no line per beat")
+    hb.add_argument("--quiet", action="store_true", help="no progress bar (one per beat otherwise)")
     hb.set_defaults(func=cmd_heartbeat)
 
     demo = sub.add_parser("demo", help="the main job on an embedded synthetic patient (or RECORD): "

@@ -411,26 +411,42 @@ class HeartbeatSimulation:
             raise ParameterError(f"dt = {dt} s must divide the heart period {self.period} s")
         return n
 
-    def run(self, beats: int, dt: float, progress: Callable[[str], None] | None = None,
+    def run(self, beats: int, dt: float, progress: Callable[[str], None] | bool | None = None,
             on_step: Callable[[int], None] | None = None, on_beat: Callable[[int], None] | None = None):
-        """``beats`` beats (of ``period``, from the current state) in steps of ``dt`` [s];
-        ``progress`` gets one line per beat, ``on_step`` the number of steps this call has
-        taken after each, ``on_beat`` the number of beats after each."""
+        """``beats`` beats (of ``period``, from the current state) in steps of ``dt`` [s].
+
+        ``progress``: a callable gets one line per beat; ``True`` shows a tqdm bar per beat
+        (its steps, Newton iterations, then the beat's EDV, ESV and peak pressure).
+        ``on_step`` gets the number of steps this call has taken after each, ``on_beat`` the
+        number of beats after each."""
         n = self.steps_per_beat(dt)
         done = 0
         for b in range(int(beats)):
+            bar = None
+            if progress is True:
+                from tqdm.auto import tqdm
+
+                bar = tqdm(total=n, desc=f"beat {b + 1}/{beats}", unit="step", leave=True)
             for _ in range(n):
-                self.step(dt)
+                info = self.step(dt)
                 done += 1
+                if bar is not None:
+                    bar.update(1)
+                    if done % 10 == 0:
+                        bar.set_postfix_str(f"t {self.dyn.state.t:.3f} s, {info.iterations} Newton its")
                 if on_step is not None:
                     on_step(done)
             if on_beat is not None:
                 on_beat(b + 1)
-            if progress is not None:
-                last = self.beats()
-                s = last[-1] if last else None
-                progress(f"beat {b + 1}/{beats}" + (f": EDV {s['EDV_mL']:.2f} mL, ESV {s['ESV_mL']:.2f} mL, "
-                                                    f"peak P {s['peak_P_mmHg']:.1f} mmHg" if s else ""))
+            last = self.beats()
+            s = last[-1] if last else None
+            text = (f"EDV {s['EDV_mL']:.2f} mL, ESV {s['ESV_mL']:.2f} mL, peak P {s['peak_P_mmHg']:.1f} mmHg"
+                    if s else "")
+            if bar is not None:
+                bar.set_postfix_str(text)
+                bar.close()
+            elif progress:
+                progress(f"beat {b + 1}/{beats}" + (f": {text}" if text else ""))
         return self.rows
 
     # -- restart ------------------------------------------------------------------------------
