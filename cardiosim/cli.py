@@ -226,6 +226,22 @@ HEARTBEAT_SETUP = {"mesh": "land", "level": 1, "order": 2, "dt": 1e-3, "period":
                    "active": "twitch", "wall_ratio": 0.1, "scheme": "generalized-alpha"}
 
 
+BENCHMARK_DEFAULTS = {"level": 3, "order": 1, "peak_tension_kpa": 120.0}
+
+
+def _benchmark_mesh_file(path: Path, order: int):
+    """A mesh of the benchmark's ventricle from a file: the toolkit's legacy FEniCS XDMF/HDF5
+    (markers named by their surfaces), or any file meshio reads with ENDO, EPI and BASE."""
+    from .fem.arostica2025 import benchmark_mesh
+    from .geometry import Mesh
+
+    if path.suffix.lower() in (".xdmf", ".h5"):
+        return benchmark_mesh(path, order=order)
+    m = Mesh.read(path)
+    m.require("ENDO", "EPI", "BASE")
+    return m.to_quadratic() if order == 2 and m.order == 1 else m
+
+
 def cmd_heartbeat(args) -> int:
     from .io import provenance, write_json
     from .models import HeartbeatSimulation
@@ -242,10 +258,16 @@ def cmd_heartbeat(args) -> int:
                                      f"({args.resume}); leave it out to resume")
         setup = {**HEARTBEAT_SETUP, **saved}
     else:
-        setup = {k: HEARTBEAT_SETUP[k] if v is None else v for k, v in setup.items()}
-    if setup["mesh"] not in ("land", "sphere"):
-        raise CardiosimError(f"--mesh {setup['mesh']}: only the Land ellipsoid ('land') and the spherical shell "
-                             f"('sphere') beat against the circulation so far")
+        given = {k: v for k, v in setup.items() if v is not None}
+        # the benchmark's ventricle (generated or a FILE): its own defaults (a finer first
+        # level, P1, a twitch near the benchmark's active stress of 119 kPa)
+        bench = given.get("mesh", "land") not in ("land", "sphere")
+        setup = {**HEARTBEAT_SETUP, **(BENCHMARK_DEFAULTS if bench else {}), **given}
+    mesh_file = None
+    if setup["mesh"] not in ("land", "sphere", "benchmark"):
+        mesh_file = Path(setup["mesh"])
+        if not mesh_file.exists():
+            raise CardiosimError(f"--mesh {setup['mesh']}: neither land, benchmark nor sphere, and no such mesh file")
     if args.beats < 1:
         raise CardiosimError(f"--beats must be >= 1, got {args.beats}")
     for opt in ("checkpoint_every", "fields_every"):
@@ -261,6 +283,13 @@ def cmd_heartbeat(args) -> int:
         sim = HeartbeatSimulation.sphere_octant(p, r_in, p.d0, level=setup["level"], order=setup["order"],
                                                 period=setup["period"], scheme=setup["scheme"])
         what = f"spherical shell (an eighth), d/R {setup['wall_ratio']:g}, the 0D sphere's laws"
+    elif setup["mesh"] == "benchmark" or mesh_file is not None:
+        mesh = None if mesh_file is None else _benchmark_mesh_file(mesh_file, setup["order"])
+        sim = HeartbeatSimulation.benchmark_ellipsoid(setup["level"], setup["order"], period=setup["period"],
+                                                      mesh=mesh, activation=setup["active"], scheme=setup["scheme"],
+                                                      peak_tension=setup["peak_tension_kpa"] * 1e3)
+        what = (f"elastodynamics-benchmark ventricle ({mesh.name if mesh is not None else 'generated'}), "
+                f"{setup['active']} activation")
     else:
         sim = HeartbeatSimulation.land_ellipsoid(setup["level"], setup["order"], period=setup["period"],
                                                  peak_tension=setup["peak_tension_kpa"] * 1e3,
@@ -343,9 +372,12 @@ def make_parser() -> argparse.ArgumentParser:
 
     hb = sub.add_parser("heartbeat", help="a 3D ventricle (finite elements) beating against the circulation: "
                                           "pv.csv, beats.csv, fields.xdmf, checkpoints/")
-    hb.add_argument("--mesh", choices=["land", "benchmark", "sphere"], default=None,
-                    help="the ventricle: land (Land et al. 2015 ellipsoid, default) or sphere (a thick spherical "
-                         "shell with the 0D sphere's laws and circulation, BCS activation)")
+    hb.add_argument("--mesh", default=None, metavar="land|benchmark|sphere|FILE",
+                    help="the ventricle: land (Land et al. 2015 ellipsoid, default), benchmark (the elastodynamics "
+                         "benchmark's ventricle, Arostica et al. 2025, generated with its sloped base; level 3, P1 "
+                         "and a 120 kPa twitch by default), FILE (a mesh of that ventricle: the toolkit's "
+                         "ellipsoid_0.005.xdmf, or a meshio file with ENDO, EPI and BASE markers) or sphere (a "
+                         "thick spherical shell with the 0D sphere's laws and circulation, BCS activation)")
     hb.add_argument("--wall-ratio", type=float, default=None, dest="wall_ratio",
                     help="sphere: wall thickness over the mid-wall radius, the 0D sphere's R0 (default 0.1; the "
                          "0D pressures are kept)")

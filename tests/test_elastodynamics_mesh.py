@@ -118,3 +118,53 @@ def test_the_benchmark_fibres_turn_from_minus_to_plus_sixty_degrees_across_the_w
         assert np.abs(np.degrees(np.arccos(np.clip(cosang, -1, 1))) - abs(angle)).max() < 0.5
         # the handedness, with e_circ = e_x x (radial): f_x (f . e_circ) < 0 at the endocardium, > 0 at the epicardium
         assert np.all(np.sign(f[:, 0] * np.einsum("ni,ni->n", f, circ[nodes])) == np.sign(-angle))
+
+
+def _p2_volume(m):
+    from cardiosim.fem.space import FunctionSpace
+
+    return float(FunctionSpace(m).wdet.sum())
+
+
+def test_the_generated_mesh_has_the_benchmark_geometry_and_its_sloped_base():
+    """cardiosim's own mesh of the benchmark ventricle: nodes on the two ellipsoids, the base
+    on the straight line through the rims in every meridian plane (the toolkit mesh's base
+    lies on it to 6e-15 mm), the apex at x = -97 mm, and the curved P2 wall volume converging
+    to the closed form (177.84 mL: epicardium below its rim, plus the frustum of the cone
+    through the rims, less the cavity) at third order or better."""
+    from cardiosim.geometry.elastodynamics import benchmark_ellipsoid, generate_benchmark_mesh
+
+    g = benchmark_ellipsoid()
+    (re, ze), (ro, zo) = g.rims()
+    assert (ze, zo) == BASE_RIM_X
+    assert g.wall_volume() == pytest.approx(177.8424e-6, rel=1e-6)
+    errs = []
+    for level in (2, 4):
+        m = generate_benchmark_mesh(level, order=2)
+        assert set(m.facets) == {"ENDO", "EPI", "BASE"}
+        for name, radii in (("ENDO", ENDO_RADII), ("EPI", EPI_RADII)):
+            assert np.abs(surface_residual(m.points[m.marker_nodes(name)], radii)).max() < 1e-14
+        pb = m.points[m.marker_nodes("BASE")]
+        d = np.array([ro - re, zo - ze]) / math.hypot(ro - re, zo - ze)
+        off = (np.hypot(pb[:, 1], pb[:, 2]) - re) * (-d[1]) + (pb[:, 0] - ze) * d[0]
+        assert np.abs(off).max() < 1e-15
+        assert pb[:, 0].max() == pytest.approx(ze, abs=1e-15) and pb[:, 0].min() == pytest.approx(zo, abs=1e-15)
+        assert m.points[:, 0].min() == pytest.approx(-EPI_RADII[1], abs=1e-15)
+        assert np.all(m.cell_volumes() > 0)
+        errs.append(abs(_p2_volume(m) / g.wall_volume() - 1.0))
+    print("P2 wall volume errors", errs)
+    assert errs[1] < 1e-3 and errs[0] / errs[1] > 2 ** 3
+
+
+@needs_mesh
+def test_the_generated_mesh_takes_the_benchmark_fibres_like_the_toolkit_mesh(mesh):
+    """The rule-based fibres take the generated mesh as they take the toolkit's: the
+    transmural depth 0 on ENDO and 1 on EPI, orthonormal frames everywhere."""
+    from cardiosim.geometry.elastodynamics import benchmark_fibres, generate_benchmark_mesh, transmural_depth
+
+    m = generate_benchmark_mesh(3, order=1)
+    t = transmural_depth(m)
+    assert np.abs(t[m.marker_nodes("ENDO")]).max() < 1e-6 and np.abs(t[m.marker_nodes("EPI")] - 1).max() < 1e-6
+    F = benchmark_fibres(m)
+    G = np.einsum("nij,nkj->nik", F, F)
+    assert np.abs(G - np.eye(3)).max() < 1e-10

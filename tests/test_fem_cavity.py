@@ -103,16 +103,15 @@ def _valve_like(p):
     return 1e-3 * (p - 800.0) + t, 1e-3 + (1.0 - t * t) / 0.1
 
 
-def _newton(p, safeguarded, iters=40, tol=1e-9):
-    from cardiosim.fem.dynamics import _safeguard
+def _newton(p, safeguarded, iters=60, tol=1e-9):
+    from cardiosim.fem.dynamics import _PressureGuard
 
-    lo, hi = -math.inf, math.inf
+    guard = _PressureGuard(tol)
     for _ in range(iters):
         f, df = _valve_like(p)
-        dp = -f / df
-        raw = dp
+        dp = raw = -f / df
         if safeguarded:
-            dp, lo, hi = _safeguard(p, dp, lo, hi, tol)
+            dp = guard(p, dp)
         p += dp
         if max(abs(dp), abs(raw)) <= tol:
             return p
@@ -121,19 +120,22 @@ def _newton(p, safeguarded, iters=40, tol=1e-9):
 
 def test_the_safeguarded_pressure_update_converges_where_newton_cycles():
     """The pressure of a step at a valve's switch: plain Newton from 794 Pa jumps from one
-    side of the switch to the other and never converges; the bracketed update (Numerical
-    Recipes' rtsafe) finds the root. Where Newton's steps stay inside the bracket (a smooth
-    function), it is plain Newton."""
-    from cardiosim.fem.dynamics import _safeguard
+    side of the switch to the other and never converges; the guarded update detects the
+    cycle (sign changes that do not contract), brackets the root between the last two
+    iterates and bisects where Newton leaves the bracket (Numerical Recipes' rtsafe). Where
+    Newton converges by itself (a smooth function, or one overshoot that contracts) the
+    guard leaves every step as it is."""
+    from cardiosim.fem.dynamics import _PressureGuard
 
     assert _newton(799.99, safeguarded=False) == pytest.approx(800.0, abs=1e-9)
     assert _newton(794.0, safeguarded=False) is None
     assert _newton(794.0, safeguarded=True) == pytest.approx(800.0, abs=1e-9)
-    f = lambda p: (p * p - 2.0, 2.0 * p)   # noqa: E731 (smooth: no bracket is ever left)
-    p, lo, hi = 3.0, -math.inf, math.inf
+    guard, p = _PressureGuard(1e-12), 3.0
     for _ in range(8):
-        v, d = f(p)
-        dp, lo, hi = _safeguard(p, -v / d, lo, hi, 1e-12)
-        assert dp == -v / d
+        dp = -(p * p - 2.0) / (2.0 * p)
+        assert guard(p, dp) == dp
         p += dp
-    assert p == pytest.approx(math.sqrt(2.0), rel=1e-15)
+    assert p == pytest.approx(2.0 ** 0.5, rel=1e-15)
+    guard = _PressureGuard(1e-12)     # an overshoot that contracts: +10, -4, +1 ...
+    for p, dp in ((0.0, 10.0), (10.0, -4.0), (6.0, 1.0), (7.0, -0.1)):
+        assert guard(p, dp) == dp

@@ -53,7 +53,8 @@ def test_a_time_step_that_does_not_divide_the_period(tmp_path):
 @pytest.mark.parametrize("argv, message", [
     (["--beats", "0"], "--beats must be >= 1, got 0"),
     (["--checkpoint-every", "-1"], "--checkpoint-every must be >= 0 steps, got -1"),
-    (["--mesh", "benchmark"], "--mesh benchmark: only the Land ellipsoid ('land') and the spherical shell"),
+    (["--mesh", "no-such-mesh.vtu"],
+     "--mesh no-such-mesh.vtu: neither land, benchmark nor sphere, and no such mesh file"),
     (["--mesh", "sphere", "--wall-ratio", "1.5"], "--wall-ratio must be in (0, 1), got 1.5"),
     (["--resume", "no-such.npz"], "no-such.npz: no such checkpoint file"),
 ])

@@ -104,23 +104,45 @@ class StepInfo:
     cavity_work_J: float = 0.0
 
 
-def _safeguard(p: float, dp: float, lo: float, hi: float, tol: float):
-    """The pressure update of a safeguarded Newton (Numerical Recipes' rtsafe): every iterate
-    whose update points up raises the bracket's floor, every one pointing down lowers its
-    ceiling; a Newton step leaving the bracket is replaced by its midpoint. The valves switch
-    within a fraction of a pascal, and plain Newton can cycle across the switch. An iterate
+class _PressureGuard:
+    """The cavity pressure's Newton update, safeguarded where Newton cycles.
+
+    The tanh valves switch within a fraction of a pascal, and across the switch Newton can
+    fall into a cycle between two pressures while the wall's residual stays at its floor.
+    Once two sign changes in a row of the update do not contract (the cycle), the root lies
+    between the last two iterates; from then on every iterate whose update points up raises
+    that bracket's floor, every one pointing down lowers its ceiling, and a Newton step
+    leaving the bracket is replaced by its midpoint (Numerical Recipes' rtsafe). An iterate
     contradicting the bracket, or a bracket collapsed below ``tol`` that the Newton step
-    still leaves, means the displacements moved the root: the bracket restarts from that
-    iterate. Returns (dp, lo, hi)."""
-    if (dp > 0.0 and p >= hi) or (dp < 0.0 and p <= lo) or (hi - lo <= tol and not lo < p + dp < hi):
-        lo, hi = -math.inf, math.inf
-    if dp > 0.0:
-        lo = max(lo, p)
-    elif dp < 0.0:
-        hi = min(hi, p)
-    if math.isfinite(hi - lo) and not lo < p + dp < hi:
-        return 0.5 * (lo + hi) - p, lo, hi
-    return dp, lo, hi
+    still leaves, means the displacements moved the root: the guard disengages. Before
+    that, it is plain Newton (the coupled Newton overshoots and returns by itself while the
+    displacements converge)."""
+
+    def __init__(self, tol: float):
+        self.tol = tol
+        self.last: list[tuple[float, float]] = []   # (p, Newton's dp), the last three
+        self.lo = self.hi = None
+
+    def __call__(self, p: float, dp: float) -> float:
+        self.last = (self.last + [(p, dp)])[-3:]
+        if self.lo is None and len(self.last) == 3:
+            (_, d0), (p1, d1), (p2, d2) = self.last
+            if d0 * d1 < 0.0 and d1 * d2 < 0.0 and abs(d1) >= 0.5 * abs(d0) and abs(d2) >= 0.5 * abs(d1):
+                self.lo, self.hi = min(p1, p2), max(p1, p2)
+        if self.lo is None:
+            return dp
+        lo, hi = self.lo, self.hi
+        if (dp > 0.0 and p > hi) or (dp < 0.0 and p < lo) or (hi - lo <= self.tol and not lo < p + dp < hi):
+            self.lo = self.hi = None
+            self.last = []
+            return dp
+        if dp > 0.0:
+            self.lo = max(lo, p)
+        elif dp < 0.0:
+            self.hi = min(hi, p)
+        if not self.lo < p + dp < self.hi:
+            return 0.5 * (self.lo + self.hi) - p
+        return dp
 
 
 class Elastodynamics:
@@ -420,9 +442,7 @@ class Elastodynamics:
         p1 = s0.cavity_p
         hist = []
         du_prev = math.inf
-        # a bracket of the pressure, from two iterates whose updates point at each other: the
-        # valves switch within a fraction of a pascal, and Newton can cycle across the switch
-        lo, hi = -math.inf, math.inf
+        guard = _PressureGuard(cav.pressure_tol) if cav is not None else None
         for it in range(self.max_iter + 1):
             jac = self._jac
             fresh = (jac is None or abs(jac[1] - dt) > 1e-9 * dt or s0.steps - jac[2] >= self.jacobian_reuse)
@@ -452,7 +472,7 @@ class Elastodynamics:
                     # bordered system [[J, f1], [gu', gp]] (dx, dp) = -(R, g) by its Schur complement;
                     # a kept Jacobian keeps its pressure column J^-1 f1 too (one solve an iteration)
                     dp = dp_raw = (-g - gu @ dx) / (gp - gu @ z)
-                    dp, lo, hi = _safeguard(p1, dp, lo, hi, cav.pressure_tol)
+                    dp = guard(p1, dp)
                     dx = dx - z * dp
             except Exception:
                 return None, p1, it, hist, power

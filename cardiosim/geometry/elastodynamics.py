@@ -6,7 +6,8 @@ planar, cut at mu = -acos(5/17) on the endocardium and -acos(5/20) on the epicar
 x = 26.47 mm and 24.25 mm). :func:`read_benchmark_mesh` reads the toolkit's mesh (legacy
 FEniCS XDMF: the cells and the facet marker function in two grids of one HDF5 file, which
 meshio's XDMF reader does not take) and names its markers by the surface their facets lie on,
-so a marker numbering is checked, not assumed.
+so a marker numbering is checked, not assumed. :func:`generate_benchmark_mesh` makes the same
+geometry, sloped base included, at any refinement (curved P2 if asked).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import MeshError
+from .ellipsoid import TruncatedEllipsoid
 from .mesh import Mesh, boundary_facets
 
 #: (short radius, long radius) [m] of the endocardium and the epicardium
@@ -179,3 +181,22 @@ def benchmark_fibres(mesh: Mesh, angles: tuple[float, float] = FIBRE_ANGLES) -> 
     f0 /= np.linalg.norm(f0, axis=1, keepdims=True)
     s0 /= np.linalg.norm(s0, axis=1, keepdims=True)
     return np.stack([f0, s0, n0], axis=1)
+
+
+def benchmark_ellipsoid() -> TruncatedEllipsoid:
+    """The benchmark's geometry as a :class:`TruncatedEllipsoid` with a sloped base, in its
+    own frame (long axis z; :func:`generate_benchmark_mesh` turns it to x)."""
+    return TruncatedEllipsoid(r_short_endo=ENDO_RADII[0], r_long_endo=ENDO_RADII[1], r_short_epi=EPI_RADII[0],
+                              r_long_epi=EPI_RADII[1], base_z=BASE_RIM_X[0], base_z_epi=BASE_RIM_X[1])
+
+
+def generate_benchmark_mesh(level: int = 1, order: int = 1, layers: int | None = None) -> Mesh:
+    """The benchmark's ventricle meshed by cardiosim: the structured mesh of
+    :meth:`TruncatedEllipsoid.mesh` (``level``, ``order``, ``layers``) of
+    :func:`benchmark_ellipsoid`, turned so that its long axis is x, apex at x = -97 mm on the
+    epicardium (x, y, z) <- (z, x, y), a rotation. Markers ENDO, EPI and BASE (the conical
+    band between the rims at x = 26.47 and 24.25 mm); no fibres (:func:`benchmark_fibres`)."""
+    m = benchmark_ellipsoid().mesh(level, order=order, layers=layers)
+    pts = np.ascontiguousarray(m.points[:, [2, 0, 1]])
+    name = f"arostica-ellipsoid-L{level}" + (f"-T{layers}" if layers is not None else "") + f"-P{order}"
+    return Mesh(pts, m.cells, dict(m.facets), name=name).check(markers=("ENDO", "EPI", "BASE"))

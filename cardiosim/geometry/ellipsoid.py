@@ -44,6 +44,10 @@ class TruncatedEllipsoid:
     r_short_epi: float = 10e-3
     r_long_epi: float = 20e-3
     base_z: float = 5e-3
+    #: a sloped base: the height of its epicardial rim [m] (``base_z`` is the endocardial
+    #: rim's), the base then the straight line between the rims in every meridian plane (a
+    #: conical band, as in Arostica et al. 2025); None: the plane z = base_z
+    base_z_epi: float | None = None
 
     def __post_init__(self):
         for k in ("r_short_endo", "r_long_endo", "r_short_epi", "r_long_epi"):
@@ -57,6 +61,9 @@ class TruncatedEllipsoid:
         if not (-self.r_long_endo < self.base_z < self.r_long_endo):
             raise ParameterError(f"TruncatedEllipsoid: base_z = {self.base_z} m must cut the endocardium "
                                  f"(|base_z| < r_long_endo = {self.r_long_endo} m)")
+        if self.base_z_epi is not None and not (-self.r_long_epi < self.base_z_epi < self.r_long_epi):
+            raise ParameterError(f"TruncatedEllipsoid: base_z_epi = {self.base_z_epi} m must cut the epicardium "
+                                 f"(|base_z_epi| < r_long_epi = {self.r_long_epi} m)")
 
     @classmethod
     def land2015(cls) -> "TruncatedEllipsoid":
@@ -70,7 +77,30 @@ class TruncatedEllipsoid:
                 self.r_long_endo + t * (self.r_long_epi - self.r_long_endo))
 
     def u_base(self, t):
-        return -np.arccos(self.base_z / self.radii(t)[1])
+        """u of the base on the surface t: on the plane z = base_z, or (sloped base) on the
+        line through the rims in the meridian plane, by bisection (the line crosses each
+        surface of the family once)."""
+        if self.base_z_epi is None:
+            return -np.arccos(self.base_z / self.radii(t)[1])
+        t = np.asarray(t, float)
+        rs, rl = self.radii(t)
+        (re, ze), (ro, zo) = self.rims()
+        lo, hi = np.full(t.shape, -np.pi), np.zeros(t.shape)
+        for _ in range(64):
+            u = 0.5 * (lo + hi)
+            side = (rl * np.cos(u) - ze) * (ro - re) - (-rs * np.sin(u) - re) * (zo - ze)
+            below = side < 0.0
+            lo = np.where(below, u, lo)
+            hi = np.where(below, hi, u)
+        return 0.5 * (lo + hi)
+
+    def rims(self) -> tuple[tuple[float, float], tuple[float, float]]:
+        """(r, z) [m] of the base's endocardial and epicardial rims (r from the long axis)."""
+        ze = self.base_z
+        zo = self.base_z if self.base_z_epi is None else self.base_z_epi
+        re = self.r_short_endo * float(np.sqrt(1.0 - (ze / self.r_long_endo) ** 2))
+        ro = self.r_short_epi * float(np.sqrt(1.0 - (zo / self.r_long_epi) ** 2))
+        return (re, ze), (ro, zo)
 
     def point(self, t, u, v) -> np.ndarray:
         rs, rl = self.radii(t)
@@ -90,7 +120,20 @@ class TruncatedEllipsoid:
         return float(np.pi * rs ** 2 * (F(z) - F(-rl)))
 
     def wall_volume(self) -> float:
-        """Exact undeformed wall volume [m^3] (3234.73 mm^3 for Land 2015)."""
+        """Exact undeformed wall volume [m^3] (3234.73 mm^3 for Land 2015): the epicardium's
+        volume below the base less the cavity's (a sloped base with the epicardial rim below
+        the endocardial one: the epicardium's volume below its rim, plus the frustum of the
+        cone through the rims, less the cavity's)."""
+        if self.base_z_epi is not None:
+            (re, ze), (ro, zo) = self.rims()
+            if zo > ze:
+                raise ParameterError(f"TruncatedEllipsoid.wall_volume: a base whose epicardial rim (z = {zo} m) "
+                                     f"lies above the endocardial one ({ze} m) has no closed form here")
+            rs, rl = self.r_short_epi, self.r_long_epi
+            below = np.pi * rs ** 2 * ((zo - zo ** 3 / (3 * rl ** 2)) - (-rl + rl / 3))
+            # between the rims' planes the wall is bounded outside by the cone through the rims
+            frustum = np.pi * (ze - zo) * (re * re + re * ro + ro * ro) / 3.0
+            return float(below + frustum - self.cavity_volume())
         rs, rl, z = self.r_short_epi, self.r_long_epi, self.base_z
         outer = np.pi * rs ** 2 * ((z - z ** 3 / (3 * rl ** 2)) - (-rl + rl / 3))
         return float(outer - self.cavity_volume())

@@ -324,6 +324,53 @@ class HeartbeatSimulation:
         return sim
 
     @classmethod
+    def benchmark_ellipsoid(cls, level: int = 3, order: int = 1, period: float = 0.8, mesh=None,
+                            activation: str = "twitch", peak_tension: float = 120e3, sigma0: float = 250e3,
+                            **kw) -> HeartbeatSimulation:
+        """The ventricle of the cardiac elastodynamics benchmark (Arostica et al. 2025, CMAME
+        435:117485) beating against the circulation: its geometry with the sloped base
+        (:func:`~cardiosim.geometry.elastodynamics.generate_benchmark_mesh` at ``level``, or
+        ``mesh``: a :class:`Mesh` of that ventricle with ENDO, EPI and BASE markers, e.g. the
+        toolkit's file read by :func:`cardiosim.fem.arostica2025.benchmark_mesh`), its
+        fibres (-60 to +60 degrees), Holzapfel-Ogden law with the smoothed switch and the
+        compressible penalty, density, viscosity (100 Pa s) and spring-dashpot supports (no
+        clamp), under :func:`twitch` (``peak_tension``, 0.35 s from 0.1 s into each beat;
+        the benchmark's own active stress peaks near 119 kPa) or the 0D sphere's BCS law
+        with contractility ``sigma0`` [Pa], against the Caruel circulation scaled to its
+        cavity (flows times V_cavity / 120 mL). The cavity is closed by the plane of the
+        endocardial rim, x = 26.47 mm."""
+        from ..fem.arostica2025 import ETA, RHO, case_setup
+        from ..geometry.elastodynamics import BASE_RIM_X, benchmark_fibres, generate_benchmark_mesh
+
+        if mesh is None:
+            m = generate_benchmark_mesh(level, order=order)
+        else:
+            m = mesh
+            m.require("ENDO", "EPI", "BASE")
+        if m.fibres is None:
+            m = m.with_fibres(benchmark_fibres(m), at="node")
+        base_point = (BASE_RIM_X[0], 0.0, 0.0)
+        V_cav = cavity_volume(m, None, "ENDO", base_point)
+        circ = Circulation.caruel2014().scaled(V_cav / (120 * ML))
+        kw.setdefault("eta", ETA)
+        kw.setdefault("rho", RHO)
+        kw.setdefault("supports", RobinSupport.arostica2025())
+        if activation == "twitch":
+            active = twitch(peak_tension, 0.35, period, onset=0.1)
+        elif activation == "bcs":
+            from .sphere import SphereParameters
+
+            active = SphereParameters.caruel2014().with_values({"sigma0": sigma0}).fibre_activation(period, delta=0.0)
+        else:
+            raise ParameterError(f"activation must be 'twitch' or 'bcs', got {activation!r}")
+        sim = cls(m, case_setup("step_1")[0], active, circ, period, clamped=(), base_point=base_point, **kw)
+        sim.settings["setup"] = {"name": "benchmark_ellipsoid", "mesh": m.name, "level": int(level),
+                                 "order": int(order), "period_s": float(period), "activation": activation,
+                                 **({"peak_tension_Pa": float(peak_tension)} if activation == "twitch"
+                                    else {"sigma0_Pa": float(sigma0)})}
+        return sim
+
+    @classmethod
     def sphere_octant(cls, params, r_inner: float, thickness: float, level: int = 1, layers: int = 1,
                       order: int = 2, period: float = 0.8, kappa: float | None = None,
                       circulation: Circulation | None = None, **kw) -> HeartbeatSimulation:
