@@ -268,6 +268,30 @@ def t_elastodynamics_energy() -> str:
         ["step", "run", "largest step defect / largest step work", "summed defect / summed work"], rows)
 
 
+def t_elastodynamics_dolfinx() -> str:
+    """The runs with the DOLFINx peer beside them (``--peer dolfinx``)."""
+    how = ("CARDIOSIM_DOLFINX_PYTHON=... python benchmarks/elastodynamics.py --case CASE --order 1 "
+           "--peer dolfinx")
+    runs = [d for d in elastodynamics_runs() if d["result"].get("dolfinx")]
+    if not runs:
+        return missing("elastodynamics_step_1_P1", how)
+    rows = []
+    for d in runs:
+        r, p = d["result"], d["result"]["dolfinx"]
+        ratio = r["speedup_vs_dolfinx"]
+        rows.append([r["case"].replace("step_", ""), _ed_run(r), f"DOLFINx {p['version']}, {p['linear_solver']}",
+                     f"{r['wall_s']:.0f} s ({r['newton_iterations']} its)",
+                     f"{p['wall_s']:.0f} s ({p['newton_iterations']} its, {p['jacobian_assemblies']} Jacobians)",
+                     f"{ratio:.2f}: " + ("**cardiosim faster**" if ratio > 1 else "**DOLFINx faster**"),
+                     "{:.0f} / {:.0f} ms vs {:.0f} / {:.0f} ms".format(
+                         *(1e3 * x[k] / x["newton_iterations"] for x in (r, p) for k in ("assembly_s", "solve_s"))),
+                     f"{r['dolfinx_curve_max_rel_diff']:.1e}", f"{num(r['peak_rss_mb'])} / {num(p['peak_rss_mb'])} MB"])
+    return provenance(runs, how) + "\n" + table(
+        ["step", "run", "peer", "cardiosim wall", "DOLFINx wall", "DOLFINx / cardiosim time",
+         "assembly / solve a Newton iteration, cardiosim vs DOLFINx", "curves' largest difference / peak",
+         "peak RSS"], rows)
+
+
 @from_results("heartbeat_L2", "python benchmarks/heartbeat.py")
 def t_heartbeat(r: dict, d: dict) -> str:
     beats = r["per_beat"]
@@ -627,7 +651,8 @@ RENDER = {"heartbeat": t_heartbeat, "shell0d": t_shell0d, "sphere0d": t_sphere0d
           "sphere0d-checkouts": t_sphere0d_checkouts, "land2015": t_land2015, "land2015-time": t_land2015_time,
           "assembly": t_assembly, "linear-solvers": t_linear_solvers, "signals": t_signals,
           "assimilation": t_assimilation, "cardiac-output": t_cardiac_output, "readme-speed": t_readme_speed,
-          "elastodynamics": t_elastodynamics, "elastodynamics-energy": t_elastodynamics_energy, "readme-verification": t_readme_verification}
+          "elastodynamics": t_elastodynamics, "elastodynamics-energy": t_elastodynamics_energy,
+          "elastodynamics-dolfinx": t_elastodynamics_dolfinx, "readme-verification": t_readme_verification}
 
 
 def render(text: str) -> str:
