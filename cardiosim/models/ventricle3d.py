@@ -579,8 +579,9 @@ class HeartbeatSimulation:
 
     def beats(self) -> list[dict]:
         """Per beat whose steps are all recorded (a resumed run: from the checkpoint's beat
-        on): EDV, ESV [mL] (the largest and smallest volume), SV [mL], EF, peak pressure
-        [mmHg]."""
+        on): EDV [mL] (the largest volume), ESV [mL] (the smallest from the beat's first
+        ejecting step on: a first beat from rest starts at the unloaded volume, which may lie
+        below its end-systolic one), SV [mL], EF, peak pressure [mmHg]."""
         out = []
         t = np.array([r.t for r in self.rows])
         tol = 1e-9 * self.period
@@ -590,7 +591,8 @@ class HeartbeatSimulation:
             sel = [r for r in self.rows if b * self.period - 1e-12 <= r.t <= (b + 1) * self.period + 1e-12]
             V = np.array([r.V for r in sel])
             P = np.array([r.P for r in sel])
-            edv, esv = V.max(), V.min()
+            ej = [i for i, r in enumerate(sel) if r.phase == EJECTION]
+            edv, esv = V.max(), (V[ej[0]:].min() if ej else V.min())
             out.append({"beat": b + 1, "EDV_mL": edv / ML, "ESV_mL": esv / ML, "SV_mL": (edv - esv) / ML,
                         "EF": (edv - esv) / edv, "peak_P_mmHg": P.max() / MMHG})
         return out
