@@ -602,28 +602,21 @@ class Elastodynamics:
         energy-consistent scheme, the change of :meth:`energies` plus the step's
         ``dissipated_J`` equals it to the Newton tolerance; with the others the difference
         is the scheme's energy defect."""
-        nu = self.n_u
-        dt = s1.t - s0.t
-        c = self._coefficients(dt)
-        uf = self._stage_values(s0, s1.x[:nu], s1.v[:nu], s1.a[:nu])[0]
-        xf = s1.x.copy()
-        xf[:nu] = uf
-        tf = s0.t + c.frac * dt
-        R, _, i1 = self.problem.assemble(xf, tf, want_k=False)
-        Rp, _, i2 = self.problem.assemble(xf, tf, want_k=False, passive=True)
-        if i1 >= 0 or i2 >= 0:
-            raise SolverError(f"{self.problem.mesh.name}: the stage of the step from t = {s0.t:.6g} s inverts "
-                              f"element {max(i1, i2)}", s0.t, s0.as_dict())
-        if self.cavity is not None:
-            self._cavity_load(uf, s1.cavity_p, R, None, 1.0)
-        return -float((s1.x[:nu] - s0.x[:nu]) @ (R - Rp)[:nu])
+        du, uf, _, r_loads = self._stage_loads(s0, s1)
+        return -float(du @ r_loads) + (self._pressure_work(du, uf, s1.cavity_p) if self.cavity is not None else 0.0)
 
-    def _count_work(self, s0: DynamicState, s1: DynamicState, act, info: StepInfo) -> None:
-        """Add the loads' work over the (sub)step s0 -> s1 to ``info`` (see :class:`StepInfo`)."""
+    def _pressure_work(self, du: np.ndarray, uf: np.ndarray, p: float) -> float:
+        """-(u1 - u0) . (the cavity pressure p's load at the stage displacement uf) [J]."""
+        Rc = np.zeros(self.n)
+        self._cavity_load(uf, p, Rc, None, 1.0)
+        return -float(du @ Rc[: self.n_u])
+
+    def _stage_loads(self, s0: DynamicState, s1: DynamicState):
+        """(u1 - u0, the stage displacement u_f, the scheme's coefficients, the problem's own
+        loads' part of the residual at the stage (displacement rows)) of the step s0 -> s1."""
         nu, dt = self.n_u, s1.t - s0.t
         c = self._coefficients(dt)
         uf = self._stage_values(s0, s1.x[:nu], s1.v[:nu], s1.a[:nu])[0]
-        du = s1.x[:nu] - s0.x[:nu]
         xf = s1.x.copy()
         xf[:nu] = uf
         tf = s0.t + c.frac * dt
@@ -632,7 +625,13 @@ class Elastodynamics:
         if i1 >= 0 or i2 >= 0:
             raise SolverError(f"{self.problem.mesh.name}: the stage of the step from t = {s0.t:.6g} s inverts "
                               f"element {max(i1, i2)}", s0.t, s0.as_dict())
-        work = -float(du @ (R - Rp)[:nu])
+        return s1.x[:nu] - s0.x[:nu], uf, c, (R - Rp)[:nu]
+
+    def _count_work(self, s0: DynamicState, s1: DynamicState, act, info: StepInfo) -> None:
+        """Add the loads' work over the (sub)step s0 -> s1 to ``info`` (see :class:`StepInfo`)."""
+        nu = self.n_u
+        du, uf, c, r_loads = self._stage_loads(s0, s1)
+        work = -float(du @ r_loads)
         if act is not None:
             sp, m = self.problem.space, self.problem.mesh
             Ra = np.zeros(self.n)
@@ -642,9 +641,7 @@ class Elastodynamics:
             work -= float(du @ Ra[:nu])
         info.active_work_J += work
         if self.cavity is not None:
-            Rc = np.zeros(self.n)
-            self._cavity_load(uf, s1.cavity_p, Rc, None, 1.0)
-            info.pressure_work_J -= float(du @ Rc[:nu])
+            info.pressure_work_J += self._pressure_work(du, uf, s1.cavity_p)
             cav, m = self.cavity, self.problem.mesh
             V0 = cavity_volume(m, s0.x[:nu], cav.marker, cav.base_point)
             V1 = cavity_volume(m, s1.x[:nu], cav.marker, cav.base_point)

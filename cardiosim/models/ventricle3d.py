@@ -149,6 +149,18 @@ def _root(f, scale: float = 1e-6) -> float:
     raise SolverError("valve flows: no bracket of the flow found (pressures not finite?)")
 
 
+def _activation(activation: str, peak_tension: float, sigma0: float, period: float):
+    """The wall's activation: :func:`twitch` (``peak_tension`` [Pa], 0.35 s from 0.1 s into
+    each beat) or the 0D sphere's BCS law along the fibres with contractility ``sigma0`` [Pa]."""
+    if activation == "twitch":
+        return twitch(peak_tension, 0.35, period, onset=0.1)
+    if activation == "bcs":
+        from .sphere import SphereParameters
+
+        return SphereParameters.caruel2014().with_values({"sigma0": sigma0}).fibre_activation(period, delta=0.0)
+    raise ParameterError(f"activation must be 'twitch' or 'bcs', got {activation!r}")
+
+
 def _fields(obj) -> dict:
     if dataclasses.is_dataclass(obj):
         return {f.name: getattr(obj, f.name) for f in dataclasses.fields(obj)}
@@ -309,14 +321,7 @@ class HeartbeatSimulation:
         m = m.with_fibres(g.fibres(m.points[m.cells[:, :4]].mean(axis=1)), at="cell")
         circ = Circulation.caruel2014().scaled(g.cavity_volume() / (120 * ML))
         kw.setdefault("eta", 10.0)
-        if activation == "twitch":
-            active = twitch(peak_tension, 0.35, period, onset=0.1)
-        elif activation == "bcs":
-            from .sphere import SphereParameters
-
-            active = SphereParameters.caruel2014().with_values({"sigma0": sigma0}).fibre_activation(period, delta=0.0)
-        else:
-            raise ParameterError(f"activation must be 'twitch' or 'bcs', got {activation!r}")
+        active = _activation(activation, peak_tension, sigma0, period)
         sim = cls(m, Guccione.land2015_problem3(), active, circ, period, base_point=(0.0, 0.0, g.base_z), **kw)
         sim.settings["setup"] = {"name": "land_ellipsoid", "level": int(level), "order": int(order),
                                  "period_s": float(period), "peak_tension_Pa": float(peak_tension),
@@ -355,14 +360,7 @@ class HeartbeatSimulation:
         kw.setdefault("eta", ETA)
         kw.setdefault("rho", RHO)
         kw.setdefault("supports", RobinSupport.arostica2025())
-        if activation == "twitch":
-            active = twitch(peak_tension, 0.35, period, onset=0.1)
-        elif activation == "bcs":
-            from .sphere import SphereParameters
-
-            active = SphereParameters.caruel2014().with_values({"sigma0": sigma0}).fibre_activation(period, delta=0.0)
-        else:
-            raise ParameterError(f"activation must be 'twitch' or 'bcs', got {activation!r}")
+        active = _activation(activation, peak_tension, sigma0, period)
         sim = cls(m, case_setup("step_1")[0], active, circ, period, clamped=(), base_point=base_point, **kw)
         sim.settings["setup"] = {"name": "benchmark_ellipsoid", "mesh": m.name, "level": int(level),
                                  "order": int(order), "period_s": float(period), "activation": activation,
